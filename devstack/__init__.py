@@ -1,0 +1,1 @@
+"""Development stack: Azurite, the sandbox upstreams and the local runner, started together."""
