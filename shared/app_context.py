@@ -1,0 +1,97 @@
+"""Everything a trigger needs, built once per process: settings, storage, one HTTP client, services."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from dataclasses import dataclass
+
+import httpx
+
+from shared.inquba_client import InqubaConnection
+from shared.inquba_publishing import InqubaPublisher
+from shared.outbound_log import OutboundLog
+from shared.problems import service_unavailable
+from shared.redaction import Redactor
+from shared.settings import Settings, load_settings
+from shared.storage_clients import StorageClients
+from shared.token_cache import TokenCache
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    storage: StorageClients
+    http: httpx.AsyncClient
+    redactor: Redactor
+    outbound_log: OutboundLog
+    token_cache: TokenCache
+    inquba: InqubaPublisher
+
+    @classmethod
+    async def create(cls, settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> AppContext:
+        storage = StorageClients.from_settings(settings)
+        await storage.ensure_resources()
+        http = httpx.AsyncClient(
+            timeout=httpx.Timeout(settings.upstream_timeout_seconds, connect=settings.upstream_connect_timeout_seconds),
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+            transport=transport,
+            follow_redirects=False,  # a redirect must never carry credentials to another host
+        )
+        secrets = []
+        if settings.inquba:
+            secrets += [settings.inquba.password, settings.inquba.client_secret]
+        if settings.insider:
+            secrets.append(settings.insider.api_key)
+        redactor = Redactor(secrets)
+        outbound_log = OutboundLog(
+            storage.table_client("OUTBOUND_LOG_TABLE"), storage.work_queue("OUTBOUND_LOG_RETRY_QUEUE")
+        )
+        token_cache = TokenCache(
+            storage.container("TOKEN_CACHE_CONTAINER"),
+            refresh_skew_seconds=settings.token_refresh_skew_seconds,
+            default_lifetime_seconds=settings.token_default_lifetime_seconds,
+        )
+        inquba = InqubaPublisher(
+            http, token_cache, outbound_log, redactor,
+            max_inline_retry_after=settings.upstream_max_inline_retry_after_seconds,
+        )
+        return cls(settings, storage, http, redactor, outbound_log, token_cache, inquba)
+
+    def inquba_connection(self) -> InqubaConnection:
+        """The configured inQuba connection; 503 naming the settings when it is not configured."""
+        cfg = self.settings.inquba
+        if cfg is None:
+            raise service_unavailable(
+                "inQuba is not configured: set INQUBA_TENANT, INQUBA_TOKEN_HOST, INQUBA_USERNAME, "
+                "INQUBA_PASSWORD, INQUBA_CLIENT_ID and INQUBA_CLIENT_SECRET"
+            )
+        return InqubaConnection(
+            cfg.token_url, cfg.tenant, cfg.username, cfg.password, cfg.client_id, cfg.client_secret, cfg.api_url
+        )
+
+    async def close(self) -> None:
+        await self.http.aclose()
+        await self.storage.close()
+
+
+_context: AppContext | None = None
+_context_loop: asyncio.AbstractEventLoop | None = None
+_lock: asyncio.Lock | None = None
+
+
+async def get_context() -> AppContext:
+    """The process-wide context, created on first use (settings errors surface as SettingsError)."""
+    global _context, _context_loop, _lock
+    loop = asyncio.get_running_loop()
+    if _context is not None and _context_loop is loop:
+        return _context
+    if _lock is None or _context_loop is not loop:
+        _lock, _context_loop, _context = asyncio.Lock(), loop, None
+    async with _lock:
+        if _context is None:
+            _context = await AppContext.create(load_settings(os.environ))
+        return _context

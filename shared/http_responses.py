@@ -1,0 +1,65 @@
+"""Shaping function results into HTTP responses: JSON, problem+json, and the guard every route wears."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import Any
+
+import azure.functions as func
+
+from shared.problems import PROBLEM_MEDIA_TYPE, Problem
+from shared.settings import SettingsError
+
+logger = logging.getLogger(__name__)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:
+    return func.HttpResponse(
+        json.dumps(body, ensure_ascii=False, default=_default),
+        status_code=status,
+        headers=headers or {},
+        mimetype="application/json",
+        charset="utf-8",
+    )
+
+
+def problem_response(problem: Problem) -> func.HttpResponse:
+    return func.HttpResponse(
+        json.dumps(problem.body(), ensure_ascii=False, default=_default),
+        status_code=problem.status,
+        headers=problem.headers,
+        mimetype=PROBLEM_MEDIA_TYPE,
+        charset="utf-8",
+    )
+
+
+Handler = Callable[..., Awaitable[func.HttpResponse]]
+
+
+def http_endpoint(handler: Handler) -> Handler:
+    """Answer a `Problem` as problem+json, configuration errors as 503, and anything else as a bare 500."""
+
+    @functools.wraps(handler)
+    async def guarded(*args: Any, **kwargs: Any) -> func.HttpResponse:
+        try:
+            return await handler(*args, **kwargs)
+        except Problem as problem:
+            return problem_response(problem)
+        except SettingsError as exc:
+            return problem_response(Problem(503, "Service Unavailable", "the app is not configured",
+                                            extra={"settings": exc.problems}))
+        except Exception:
+            logger.exception("unhandled error in %s", handler.__name__)
+            return problem_response(Problem(500, "Internal Server Error", "an unexpected error occurred"))
+
+    return guarded

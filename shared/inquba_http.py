@@ -1,0 +1,118 @@
+"""The inQuba HTTP routes' work: parse the body, publish or get a token, shape the answer."""
+
+from __future__ import annotations
+
+import math
+
+import azure.functions as func
+
+from shared.app_context import AppContext
+from shared.http_responses import json_response
+from shared.identifiers import new_identifier
+from shared.inquba_client import InqubaConnection
+from shared.inquba_models import EventRequest, TokenRequest, TransactionRequest
+from shared.inquba_publishing import UpstreamFailure, iso_utc, item_kind
+from shared.problems import FieldError, Problem, bad_request
+from shared.request_parsing import parse_body, parse_model, read_json
+
+DEFAULT_RETRY_AFTER_SECONDS = 30
+
+
+def upstream_problem(failure: UpstreamFailure, identifier: str | None) -> Problem:
+    """502 for a refusal or network error, 504 for a timeout, 503 with Retry-After when inQuba throttles."""
+    extra = {
+        "identifier": identifier,
+        "operation": failure.operation,
+        "upstreamStatus": failure.upstream_status,
+        "upstreamBody": failure.upstream_body,
+    }
+    if failure.hint:
+        extra["hint"] = failure.hint
+    headers = {"x-identifier": identifier} if identifier else {}
+    if failure.upstream_status in (429, 503) or (failure.upstream_status is None and failure.retry_after):
+        retry_after = math.ceil(failure.retry_after or DEFAULT_RETRY_AFTER_SECONDS)
+        headers["Retry-After"] = str(retry_after)
+        return Problem(503, "Service Unavailable", f"inQuba is throttling or unavailable: {failure.error}",
+                       extra=extra, headers=headers)
+    if failure.timed_out:
+        return Problem(504, "Gateway Timeout", f"inQuba did not answer in time: {failure.error}",
+                       extra=extra, headers=headers)
+    return Problem(502, "Bad Gateway", f"inQuba {failure.operation} failed: {failure.error}",
+                   extra=extra, headers=headers)
+
+
+async def publish(
+    ctx: AppContext, req: func.HttpRequest, model: type[EventRequest | TransactionRequest]
+) -> func.HttpResponse:
+    item = parse_body(req, model, ctx.settings.max_request_body_bytes)
+    connection = ctx.inquba_connection()
+    identifier = item.identifier or new_identifier()
+    try:
+        outcome = await ctx.inquba.publish(connection, item_kind(item), item, identifier)
+    except UpstreamFailure as failure:
+        raise upstream_problem(failure, identifier) from None
+    return json_response(
+        {
+            "identifier": identifier,
+            "status": "delivered",
+            "upstreamStatus": outcome.upstream_status,
+            "upstreamBody": outcome.upstream_body,
+            "responseTimeSeconds": round(outcome.response_time_seconds, 4),
+        },
+        headers={"x-identifier": identifier},
+    )
+
+
+def _connector_connection(ctx: AppContext, request: TokenRequest) -> InqubaConnection:
+    """A connection from connector-style fields; the host must be an allowed token host."""
+    required = {"tenantName": request.tenant_name, "hostUrl": request.host_url, "username": request.username,
+                "password": request.password, "clientId": request.client_id, "clientSecret": request.client_secret}
+    missing = [FieldError(name, "is required when any connector field is given")
+               for name, value in required.items() if value is None]
+    if missing:
+        raise bad_request("give all connector fields, or none to use the app's connection", missing)
+    host = str(request.host_url)
+    if not ctx.settings.token_host_allowed(host.split(":")[0]):
+        raise bad_request(
+            "hostUrl is not an allowed inQuba token host",
+            [FieldError("hostUrl", "must match INQUBA_ALLOWED_TOKEN_HOSTS "
+                        f"({', '.join(ctx.settings.inquba_allowed_token_hosts)})")],
+        )
+    tenant = str(request.tenant_name)
+    return InqubaConnection(
+        token_url=ctx.settings.inquba_token_url_template.format(host=host, tenant=tenant),
+        tenant=tenant,
+        username=str(request.username),
+        password=str(request.password),
+        client_id=str(request.client_id),
+        client_secret=str(request.client_secret),
+        api_url=ctx.settings.inquba_api_url_template.format(tenant=tenant),
+    )
+
+
+async def token(ctx: AppContext, req: func.HttpRequest) -> func.HttpResponse:
+    request = TokenRequest()
+    if req.get_body():
+        request = parse_model(TokenRequest, read_json(req, ctx.settings.max_request_body_bytes))
+    if request.given():
+        connection = _connector_connection(ctx, request)
+        ctx.redactor.add_secret(connection.password)
+        ctx.redactor.add_secret(connection.client_secret)
+    else:
+        connection = ctx.inquba_connection()
+    try:
+        tok, cached = await ctx.inquba.token(connection)
+    except UpstreamFailure as failure:
+        raise upstream_problem(failure, None) from None
+    return json_response(
+        {
+            "accessToken": tok.access_token,
+            "tokenType": "Bearer",
+            "expiresAt": iso_utc(tok.expires_at),
+            "cached": cached,
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+PUBLISH_MODELS = {"events": EventRequest, "transactions": TransactionRequest}

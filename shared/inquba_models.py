@@ -1,0 +1,160 @@
+"""Request and response models of the inQuba routes (validation, wire conversion, and the OpenAPI schemas)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StrictBool,
+    WithJsonSchema,
+    field_validator,
+)
+
+from shared.identifiers import IDENTIFIER_PATTERN
+
+MAX_ATTRIBUTES = 200
+MAX_CODE_LENGTH = 200
+MAX_VALUE_LENGTH = 4_000
+
+
+
+def _attribute_value(value: object) -> bool | int | Decimal | str:
+    if isinstance(value, bool | int | Decimal | str):
+        return value
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    raise ValueError("must be a string, number or boolean")
+
+
+AttributeValue = Annotated[
+    bool | int | Decimal | str,
+    PlainValidator(_attribute_value),
+    WithJsonSchema({"type": ["string", "number", "boolean"]}),
+]
+Code = Annotated[str, Field(min_length=1, max_length=MAX_CODE_LENGTH)]
+
+
+class Attribute(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: Code = Field(description="Event or transaction attribute code, as defined in inQuba.")
+    value: AttributeValue = Field(description="Value; numbers and booleans are sent to inQuba as strings.")
+
+
+
+
+def _attributes_as_list(value: object) -> object:
+    """The {"code": value} form becomes the [{"code", "value"}] form before validation."""
+    if isinstance(value, dict):
+        return [{"code": code, "value": item} for code, item in value.items()]
+    return value
+
+
+Attributes = Annotated[
+    list[Attribute],
+    BeforeValidator(_attributes_as_list),
+    WithJsonSchema(
+        {
+            "oneOf": [
+                {"type": "array", "items": {"$ref": "#/$defs/Attribute"}},
+                {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
+            ]
+        }
+    ),
+]
+
+
+class _ItemBase(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    is_test: StrictBool = Field(False, alias="isTest", description="Publish as test rather than live.")
+    attributes: Attributes = Field(
+        default_factory=list,
+        description='Attributes as [{"code", "value"}] or as a {"code": value} map.',
+    )
+    customer_id: str | None = Field(None, alias="customerId", min_length=1, max_length=256)
+    customer_name: str | None = Field(None, alias="customerName", max_length=256)
+    identifier: str | None = Field(
+        None, pattern=IDENTIFIER_PATTERN, description="Your correlation id; generated (a ULID) when absent."
+    )
+
+    @field_validator("attributes")
+    @classmethod
+    def _bounded(cls, value: Attributes) -> Attributes:
+        if len(value) > MAX_ATTRIBUTES:
+            raise ValueError(f"at most {MAX_ATTRIBUTES} attributes")
+        if any(isinstance(a.value, str) and len(a.value) > MAX_VALUE_LENGTH for a in value):
+            raise ValueError(f"attribute values are at most {MAX_VALUE_LENGTH} characters")
+        return value
+
+    def wire_attributes(self) -> list[dict[str, str]]:
+        return [{"code": a.code, "value": attribute_text(a.value)} for a in self.attributes]
+
+
+def attribute_text(value: bool | int | Decimal | str) -> str:
+    """inQuba types every attribute value as a string: booleans `true`/`false`, numbers as written."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class EventRequest(_ItemBase):
+    event_definition_code: Code = Field(alias="eventDefinitionCode", description="The inQuba event code.")
+
+    def wire_body(self) -> dict[str, object]:
+        return {"eventDefinitionCode": self.event_definition_code, "isTest": self.is_test,
+                "attributes": self.wire_attributes()}
+
+
+class TransactionRequest(_ItemBase):
+    transaction_definition_code: Code = Field(
+        alias="transactionDefinitionCode", description="The inQuba transaction code."
+    )
+
+    def wire_body(self) -> dict[str, object]:
+        return {"transactionDefinitionCode": self.transaction_definition_code, "isTest": self.is_test,
+                "attributes": self.wire_attributes()}
+
+
+InqubaItem = EventRequest | TransactionRequest
+ItemKind = Literal["event", "transaction"]
+
+
+class TokenRequest(BaseModel):
+    """Optional connector-style credentials; empty means the app's configured connection."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    tenant_name: str | None = Field(None, alias="tenantName", min_length=1, max_length=100,
+                                    pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+    host_url: str | None = Field(None, alias="hostUrl", min_length=1, max_length=253,
+                                 pattern=r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$",
+                                 description="Token host without scheme, e.g. api.inqubacx.com")
+    username: str | None = Field(None, min_length=1, max_length=256)
+    password: str | None = Field(None, min_length=1, max_length=1024)
+    client_id: str | None = Field(None, alias="clientId", min_length=1, max_length=256)
+    client_secret: str | None = Field(None, alias="clientSecret", min_length=1, max_length=1024)
+
+    def given(self) -> list[str]:
+        return [name for name, value in self.model_dump(by_alias=True).items() if value is not None]
+
+
+class PublishResponse(BaseModel):
+    identifier: str
+    status: Literal["delivered"]
+    upstream_status: int = Field(alias="upstreamStatus")
+    upstream_body: str = Field(alias="upstreamBody")
+    response_time_seconds: float = Field(alias="responseTimeSeconds")
+
+
+class TokenResponse(BaseModel):
+    access_token: str = Field(alias="accessToken")
+    token_type: Literal["Bearer"] = Field("Bearer", alias="tokenType")
+    expires_at: str = Field(alias="expiresAt")
+    cached: bool

@@ -1,0 +1,228 @@
+"""The outbound log: one Table Storage entry per request sent to inQuba or Insider.
+
+Keys (see docs/table-design.md):
+- entry id  = 13-digit inverted epoch milliseconds + random suffix, so ids sort newest first;
+- main      PartitionKey "L" + inverted UTC day (yyyymmdd), RowKey = id: a scan reads newest first,
+            and retention deletes whole old days;
+- indexes   PartitionKey "I|<identifier>" or "C|<customer id>", RowKey = id, carrying the summary
+            columns, so a lookup by identifier or customer reads only the entries it returns.
+Bodies are redacted before they get here and truncated to what a Table property holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from azure.data.tables import UpdateMode
+from azure.data.tables.aio import TableClient
+from azure.storage.queue.aio import QueueClient
+
+logger = logging.getLogger(__name__)
+
+MAX_MS = 9_999_999_999_999
+MAX_DAY = 99_999_999
+BODY_LIMIT_CHARS = 30_000  # a Table string property holds 32K UTF-16 code units
+RETRY_BODY_LIMIT_CHARS = 12_000  # a queue message holds 64 KiB, base64-encoded
+WRITE_TIMEOUT_SECONDS = 10.0
+SUMMARY_FIELDS = (
+    "Timestamp_",
+    "Target",
+    "Operation",
+    "Method",
+    "Url",
+    "CustomerId",
+    "CustomerName",
+    "StatusCode",
+    "ResponseTimeSeconds",
+    "Error",
+    "Identifier",
+    "Attempt",
+)
+
+
+def truncate(text: str | None, limit: int = BODY_LIMIT_CHARS) -> str | None:
+    if text is None or len(text) <= limit:
+        return text
+    return text[:limit] + f"…[truncated {len(text) - limit} characters]"
+
+
+def key_part(value: str) -> str:
+    """A value made safe for PartitionKey/RowKey (no / \\ # ? or control characters), reversibly."""
+    return quote(value, safe="")
+
+
+def new_entry_id(epoch_ms: int) -> str:
+    return f"{MAX_MS - epoch_ms:013d}-{secrets.token_hex(5)}"
+
+
+def entry_time_ms(entry_id: str) -> int:
+    return MAX_MS - int(entry_id[:13])
+
+
+def day_partition(epoch_ms: int) -> str:
+    day = int(datetime.fromtimestamp(epoch_ms / 1000, UTC).strftime("%Y%m%d"))
+    return f"L{MAX_DAY - day:08d}"
+
+
+def identifier_partition(identifier: str) -> str:
+    return "I|" + key_part(identifier)
+
+
+def customer_partition(customer_id: str) -> str:
+    return "C|" + key_part(customer_id)
+
+
+@dataclass
+class CustomerSlice:
+    """One customer's part of a batched request (Insider): its own request slice, result and error."""
+
+    customer_id: str
+    customer_name: str | None = None
+    request_body: str | None = None
+    result: str | None = None
+    error: str | None = None
+
+
+@dataclass
+class OutboundLogEntry:
+    target: str
+    operation: str
+    method: str
+    url: str
+    status_code: int | None
+    response_time_seconds: float
+    error: str | None
+    identifier: str | None
+    attempt: int = 1
+    customer_id: str | None = None
+    customer_name: str | None = None
+    request_body: str | None = None
+    response_body: str | None = None
+    epoch_ms: int = field(default_factory=lambda: int(time.time() * 1000))
+    id: str = ""
+    customers: list[CustomerSlice] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            self.id = new_entry_id(self.epoch_ms)
+
+    @property
+    def timestamp(self) -> datetime:
+        return datetime.fromtimestamp(self.epoch_ms / 1000, UTC)
+
+    def to_json(self, body_limit: int = RETRY_BODY_LIMIT_CHARS) -> str:
+        data = asdict(self)
+        data["request_body"] = truncate(self.request_body, body_limit)
+        data["response_body"] = truncate(self.response_body, body_limit)
+        for slice_ in data["customers"]:
+            slice_["request_body"] = truncate(slice_["request_body"], body_limit // 4)
+        return json.dumps(data, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> OutboundLogEntry:
+        data = json.loads(text)
+        data["customers"] = [CustomerSlice(**c) for c in data.get("customers", [])]
+        return cls(**data)
+
+
+def _summary(entry: OutboundLogEntry) -> dict[str, Any]:
+    return {
+        "Timestamp_": entry.timestamp,
+        "Target": entry.target,
+        "Operation": entry.operation,
+        "Method": entry.method,
+        "Url": entry.url,
+        "CustomerId": entry.customer_id,
+        "CustomerName": entry.customer_name,
+        "StatusCode": entry.status_code,
+        "ResponseTimeSeconds": round(entry.response_time_seconds, 4),
+        "Error": truncate(entry.error, 4_000),
+        "Identifier": entry.identifier,
+        "Attempt": entry.attempt,
+    }
+
+
+def entities(entry: OutboundLogEntry) -> list[dict[str, Any]]:
+    """The main entity and its index entities; None-valued columns are left out."""
+    summary = _summary(entry)
+    main = {
+        "PartitionKey": day_partition(entry.epoch_ms),
+        "RowKey": entry.id,
+        **summary,
+        "RequestBody": truncate(entry.request_body),
+        "ResponseBody": truncate(entry.response_body),
+        "CustomerCount": len(entry.customers) or (1 if entry.customer_id else 0),
+    }
+    result = [main]
+    if entry.identifier:
+        result.append({"PartitionKey": identifier_partition(entry.identifier), "RowKey": entry.id, **summary})
+    if entry.customers:
+        for slice_ in entry.customers:
+            result.append(
+                {
+                    "PartitionKey": customer_partition(slice_.customer_id),
+                    "RowKey": entry.id,
+                    **summary,
+                    "CustomerId": slice_.customer_id,
+                    "CustomerName": slice_.customer_name,
+                    "Error": truncate(slice_.error, 4_000),
+                    "RequestBody": truncate(slice_.request_body),
+                    "ResponseBody": truncate(slice_.result),
+                }
+            )
+    elif entry.customer_id:
+        result.append({"PartitionKey": customer_partition(entry.customer_id), "RowKey": entry.id, **summary})
+    return [{k: v for k, v in e.items() if v is not None} for e in result]
+
+
+class OutboundLog:
+    """Writes entries; a failed write goes to the retry queue instead of being forgotten."""
+
+    def __init__(
+        self,
+        table: TableClient,
+        retry_queue: QueueClient | None,
+        write_timeout: float = WRITE_TIMEOUT_SECONDS,
+        on_lost: Callable[[OutboundLogEntry, BaseException], None] | None = None,
+    ) -> None:
+        self.table = table
+        self.retry_queue = retry_queue
+        self.write_timeout = write_timeout
+        self.on_lost = on_lost
+
+    async def write(self, entry: OutboundLogEntry) -> None:
+        """Upsert every entity of the entry; idempotent, so a retried write leaves one entry."""
+        await asyncio.gather(*(self.table.upsert_entity(e, mode=UpdateMode.REPLACE) for e in entities(entry)))
+
+    async def record(self, entry: OutboundLogEntry) -> None:
+        """Write the entry, or hand it to the retry queue; never raises into the delivery."""
+        try:
+            await asyncio.wait_for(self.write(entry), self.write_timeout)
+            return
+        except Exception as exc:  # any storage failure takes the retry path
+            first_error: BaseException = exc
+        logger.warning(
+            "outbound log write failed (%s); queued for retry: id=%s identifier=%s",
+            type(first_error).__name__, entry.id, entry.identifier,
+        )
+        if self.retry_queue is not None:
+            try:
+                await asyncio.wait_for(self.retry_queue.send_message(entry.to_json()), self.write_timeout)
+                return
+            except Exception as exc:  # any storage failure takes the retry path
+                first_error = exc
+        logger.error(
+            "outbound log entry lost after write and retry-queue failures: id=%s identifier=%s target=%s status=%s",
+            entry.id, entry.identifier, entry.target, entry.status_code,
+        )
+        if self.on_lost is not None:
+            self.on_lost(entry, first_error)

@@ -1,0 +1,88 @@
+"""Turn an HTTP request body into a validated model, or a 4xx problem naming each bad field."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import azure.functions as func
+from pydantic import BaseModel, ValidationError
+
+from shared.problems import FieldError, Problem, bad_request
+
+M = TypeVar("M", bound=BaseModel)
+MAX_JSON_DEPTH = 32
+_MESSAGES = {
+    "missing": "is required",
+    "extra_forbidden": "is not a known field",
+}
+
+
+def field_path(loc: tuple[int | str, ...], prefix: str = "") -> str:
+    """('attributes', 0, 'value') -> 'attributes[0].value'."""
+    path = prefix
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += ("." if path else "") + str(part)
+    return path or "body"
+
+
+def field_errors(exc: ValidationError, prefix: str = "") -> list[FieldError]:
+    errors = []
+    for error in exc.errors(include_url=False):
+        message = _MESSAGES.get(error["type"]) or str(error["msg"]).removeprefix("Value error, ")
+        errors.append(FieldError(field_path(tuple(error["loc"]), prefix), message))
+    return errors
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of a parsed JSON value, without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return deepest
+
+
+def read_json(req: func.HttpRequest, max_bytes: int) -> Any:
+    """The JSON body: 415 for another content type, 413 past `max_bytes`, 400 for malformed JSON."""
+    content_type = (req.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if content_type != "application/json" and not content_type.endswith("+json"):
+        raise Problem(415, "Unsupported Media Type", "send the body as application/json",
+                      errors=[FieldError("Content-Type", "must be application/json")])
+    body = req.get_body() or b""
+    if len(body) > max_bytes:
+        raise Problem(413, "Content Too Large", f"the body is {len(body)} bytes; the limit is {max_bytes}")
+    try:
+        value = json.loads(body.decode("utf-8"), parse_float=Decimal)
+    except UnicodeDecodeError:
+        raise bad_request("the body is not UTF-8", [FieldError("body", "must be UTF-8 encoded JSON")]) from None
+    except RecursionError:
+        raise bad_request("the body is nested too deeply", [FieldError("body", "is nested too deeply")]) from None
+    except ValueError as exc:
+        raise bad_request("the body is not valid JSON", [FieldError("body", f"invalid JSON: {exc}")]) from None
+    if _depth(value) > MAX_JSON_DEPTH:
+        raise bad_request("the body is nested too deeply",
+                          [FieldError("body", f"is nested more than {MAX_JSON_DEPTH} levels deep")])
+    return value
+
+
+def parse_model(model: type[M], value: Any, prefix: str = "") -> M:
+    """Validate a parsed value; every bad field named in one 400 problem."""
+    if not isinstance(value, dict):
+        raise bad_request("the body must be a JSON object", [FieldError(prefix or "body", "must be a JSON object")])
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        raise bad_request("the request has invalid fields", field_errors(exc, prefix)) from None
+
+
+def parse_body(req: func.HttpRequest, model: type[M], max_bytes: int) -> M:
+    return parse_model(model, read_json(req, max_bytes))
