@@ -1,0 +1,52 @@
+# Two commands for a newcomer: `make run` and `make test`. Both bootstrap what they need.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+VENV_STAMP := $(VENV)/.installed
+AZURITE := node_modules/.bin/azurite
+INFRA_VENV := .venv-infra
+INFRA_STAMP := $(INFRA_VENV)/.installed
+
+.PHONY: run test lint bench bootstrap system-tools clean
+
+run: $(VENV_STAMP) $(AZURITE)
+	$(PY) -m devstack
+
+test: $(VENV_STAMP) $(AZURITE) $(INFRA_STAMP) system-tools
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+lint: $(VENV_STAMP)
+	$(PY) -m ruff check .
+
+bootstrap: $(VENV_STAMP) $(AZURITE) $(INFRA_STAMP) system-tools
+
+$(VENV_STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+$(AZURITE): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# checkov and pycep-parser pin many packages of their own: they get a virtualenv of their own.
+$(INFRA_STAMP): requirements-infra.txt
+	$(PYTHON) -m venv $(INFRA_VENV)
+	$(INFRA_VENV)/bin/pip install -q --upgrade pip
+	$(INFRA_VENV)/bin/pip install -q -r requirements-infra.txt
+	touch $@
+
+# Debian packages the tests use (shellcheck; chromium for the browser test). Installed once, as root.
+SYSTEM_PACKAGES := shellcheck
+system-tools:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do command -v $$p >/dev/null || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "Please install:$$missing (sudo apt-get install$$missing)"; exit 1; fi; \
+	fi
+
+clean:
+	rm -rf $(VENV) $(INFRA_VENV) node_modules .local test-artifacts

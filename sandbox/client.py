@@ -1,0 +1,86 @@
+"""Synchronous client of the sandbox's `/_control` routes, plus the URLs the app is configured with."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+
+class SandboxControl:
+    """Drive a running sandbox: `SandboxControl("http://127.0.0.1:PORT")`."""
+
+    def __init__(self, base_url: str, timeout: float = 10.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.Client(base_url=f"{self.base_url}/_control", timeout=timeout)
+
+    # URLs for the app's settings -------------------------------------------------------------
+    def inquba_token_url(self, tenant: str = "sandbox") -> str:
+        """Value for INQUBA_TOKEN_URL."""
+        return f"{self.base_url}/{tenant}/connect/token"
+
+    def inquba_api_url(self, tenant: str = "sandbox") -> str:
+        """Value for INQUBA_API_URL (Events and Transactions live below it)."""
+        return f"{self.base_url}/tenants/{tenant}/cems/api"
+
+    def insider_api_url(self) -> str:
+        """Value for INSIDER_API_URL (the upsert is `{it}/user/v1/upsert`)."""
+        return f"{self.base_url}/api"
+
+    # Controls ------------------------------------------------------------------------------------
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._http.request(method, path, **kwargs)
+        if response.status_code >= 400:
+            raise SandboxControlError(response.status_code, response.text)
+        return response.json()
+
+    def configure(self, **settings: Any) -> dict[str, Any]:
+        """Partial config update (keys as in SandboxConfig); returns the whole resulting config."""
+        return self._call("POST", "/config", json=settings)
+
+    def config(self) -> dict[str, Any]:
+        return self._call("GET", "/config")
+
+    def reset(self) -> dict[str, Any]:
+        """Start-up config again; applied users, request log and counters forgotten (tokens stay valid)."""
+        return self._call("POST", "/reset")
+
+    def requests(self, target: str | None = None, since: int = 0) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"since": since}
+        if target is not None:
+            params["target"] = target
+        return self._call("GET", "/requests", params=params)
+
+    def clear_requests(self) -> None:
+        self._call("DELETE", "/requests")
+
+    def expire_tokens(self) -> int:
+        """Expire every issued token; returns how many were still valid."""
+        return self._call("POST", "/tokens/expire")["expired"]
+
+    def stats(self) -> dict[str, Any]:
+        return self._call("GET", "/stats")
+
+    def insider_users(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/insider/users")
+
+    def health(self) -> dict[str, Any]:
+        return self._call("GET", "/health")
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> SandboxControl:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class SandboxControlError(RuntimeError):
+    """A control call the sandbox refused (e.g. an invalid config value)."""
+
+    def __init__(self, status: int, body: str) -> None:
+        super().__init__(f"sandbox control answered {status}: {body}")
+        self.status = status
+        self.body = body

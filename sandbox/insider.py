@@ -1,0 +1,94 @@
+"""Insider UCD `POST /api/user/v1/upsert`: auth headers, request limits, per-user results.
+
+Request-level problems answer 4xx (insider-api.md §6.3); per-user validation problems answer 200
+with `data.fail` (§6.2). Users that pass are recorded as applied in the sandbox state.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from sandbox.insider_validation import validate_user
+from sandbox.state import ENTRY_KEY, STATE_KEY
+
+MAX_BODY_BYTES = 5_000_000
+MAX_USERS = 1000
+TOP_LEVEL_FIELDS = frozenset({"users", "skip_hook", "error_callback_endpoint", "append"})
+
+ACCESS_DENIED = {
+    "success": False,
+    "message": "Access Denied. You do not have sufficient access to perform this action.",
+}
+
+
+def _bad_request(error: str) -> web.Response:
+    return web.json_response({"error": error}, status=400)
+
+
+async def upsert(request: web.Request) -> web.Response:
+    """POST /api/user/v1/upsert."""
+    state = request.app[STATE_KEY]
+    config = state.config
+    # Exact match: an upper-case partner name is refused ("The partner name should be lowercase").
+    if (
+        request.headers.get("X-PARTNER-NAME") != config.insider_partner_name
+        or request.headers.get("X-REQUEST-TOKEN") != config.insider_api_key
+    ):
+        return web.json_response(ACCESS_DENIED, status=403)
+    if request.content_type != "application/json":
+        return _bad_request("content type must be application/json")
+    raw = await request.read()
+    if len(raw) > MAX_BODY_BYTES:
+        return _bad_request("request body is bigger than maximum allowed size 5,000,000 bytes")
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        # Undocumented text; shaped like Insider's other 400s.
+        return _bad_request("request body is not valid JSON: bad request")
+    if not isinstance(body, dict):
+        return _bad_request("request body must be a JSON object: bad request")
+    unknown = sorted(set(body) - TOP_LEVEL_FIELDS)
+    if unknown:
+        # Undocumented; strict on purpose (e.g. Segment's `platform` must not be copied).
+        return _bad_request(f"unknown field(s) {', '.join(unknown)}: bad request")
+    users = body.get("users")
+    if not users:
+        return _bad_request("users must be defined: bad request")
+    if not isinstance(users, list):
+        return _bad_request("users must be an array: bad request")
+    if len(users) > MAX_USERS:
+        # Not documented by Insider; text chosen in the style of its other 400 errors.
+        return _bad_request("users must not exceed 1000: bad request")
+    for flag in ("skip_hook", "append"):
+        if flag in body and not isinstance(body[flag], bool):
+            return _bad_request(f"{flag} must be a boolean: bad request")
+    callback = body.get("error_callback_endpoint")
+    if callback is not None and not (isinstance(callback, str) and callback.startswith(("http://", "https://"))):
+        return _bad_request("error_callback_endpoint must be a URL: bad request")
+
+    entry = request.get(ENTRY_KEY)
+    errors: dict[str, list[str]] = {}
+    failed = 0
+    accepted: list[dict[str, Any]] = []
+    for index, user in enumerate(users):
+        user_errors = validate_user(index, user, purchase_requires_quantity=config.purchase_requires_quantity)
+        if user_errors:
+            failed += 1
+            errors.update(user_errors)
+        else:
+            accepted.append(user)
+    for user in accepted:
+        state.insider_users.apply(
+            user, skip_hook=bool(body.get("skip_hook", False)), request_seq=entry.seq if entry else None
+        )
+    return web.json_response(
+        {
+            "data": {
+                "successful": {"count": len(accepted)} if accepted else {},
+                "fail": {"count": failed, "errors": errors} if failed else {},
+            }
+        }
+    )

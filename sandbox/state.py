@@ -1,0 +1,174 @@
+"""Mutable state of one sandbox: configuration, issued tokens, Insider's applied users, fault RNG."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import secrets
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from sandbox.config import SandboxConfig
+from sandbox.recorder import RecordedRequest, Recorder
+
+
+@dataclass
+class IssuedToken:
+    tenant: str
+    expires_at: float  # time.monotonic()
+    expired: bool = False
+
+    def valid_for(self, tenant: str) -> bool:
+        return self.tenant == tenant and not self.expired and time.monotonic() < self.expires_at
+
+
+@dataclass
+class TokenStore:
+    """Opaque bearer tokens issued by the inQuba token endpoint."""
+
+    _tokens: dict[str, IssuedToken] = field(default_factory=dict)
+    issued: int = 0
+
+    def issue(self, tenant: str, lifetime_seconds: float) -> str:
+        token = secrets.token_urlsafe(32)
+        self._tokens[token] = IssuedToken(tenant, time.monotonic() + lifetime_seconds)
+        self.issued += 1
+        return token
+
+    def is_valid(self, token: str, tenant: str) -> bool:
+        issued = self._tokens.get(token)
+        return issued is not None and issued.valid_for(tenant)
+
+    def expire_all(self) -> int:
+        """Expire every token still valid; returns how many that was."""
+        count = 0
+        for issued in self._tokens.values():
+            if not issued.expired and time.monotonic() < issued.expires_at:
+                count += 1
+            issued.expired = True
+        return count
+
+    def active(self) -> int:
+        now = time.monotonic()
+        return sum(1 for t in self._tokens.values() if not t.expired and now < t.expires_at)
+
+    def clear(self) -> None:
+        self._tokens.clear()
+        self.issued = 0
+
+
+def identity_key(user: dict[str, Any]) -> str:
+    """Stable key of an Insider user from its identifiers and/or insider_id."""
+    parts: list[str] = []
+    identifiers = user.get("identifiers") or {}
+    for name in sorted(k for k in identifiers if k != "custom"):
+        parts.append(f"{name}={identifiers[name]}")
+    for name, value in sorted((identifiers.get("custom") or {}).items()):
+        parts.append(f"custom.{name}={value}")
+    if user.get("insider_id"):
+        parts.append(f"insider_id={user['insider_id']}")
+    return "|".join(parts)
+
+
+@dataclass
+class AppliedUsers:
+    """Last payload accepted by the Insider upsert for each user identity."""
+
+    _users: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def apply(self, user: dict[str, Any], *, skip_hook: bool, request_seq: int | None) -> None:
+        key = identity_key(user)
+        previous = self._users.get(key)
+        self._users[key] = {
+            "key": key,
+            "identifiers": user.get("identifiers"),
+            "insider_id": user.get("insider_id"),
+            "user": json.loads(json.dumps(user)),
+            "skip_hook": skip_hook,
+            "applied_count": (previous["applied_count"] if previous else 0) + 1,
+            "request_seq": request_seq,
+        }
+
+    def all(self) -> list[dict[str, Any]]:
+        return list(self._users.values())
+
+    def clear(self) -> None:
+        self._users.clear()
+
+
+@dataclass
+class SlidingWindow:
+    """Admission times of the last 60 seconds for one target."""
+
+    times: deque[float] = field(default_factory=deque)
+
+    def admit(self, limit: int, window: float = 60.0) -> float | None:
+        """Admit a request (None) or refuse it, returning seconds until a slot frees up."""
+        now = time.monotonic()
+        while self.times and self.times[0] <= now - window:
+            self.times.popleft()
+        if len(self.times) >= limit:
+            return max(0.0, self.times[0] + window - now)
+        self.times.append(now)
+        return None
+
+
+class SandboxState:
+    """Everything a running sandbox remembers; `reset()` returns it to its start-up state."""
+
+    def __init__(self, config: SandboxConfig) -> None:
+        self.initial_config = config
+        self.config = config
+        self.tokens = TokenStore()
+        self.insider_users = AppliedUsers()
+        self.recorder = Recorder(config.max_recorded_requests, config.max_recorded_body_bytes)
+        self.windows: dict[str, SlidingWindow] = {}
+        self.rng = random.Random(config.random_seed)
+        self._release = asyncio.Event()
+
+    def configure(self, update: dict[str, Any]) -> SandboxConfig:
+        self.config = self.config.updated(update)
+        self.recorder.max_requests = self.config.max_recorded_requests
+        self.recorder.max_body_bytes = self.config.max_recorded_body_bytes
+        if "random_seed" in update:
+            self.rng = random.Random(self.config.random_seed)
+        if "rate_limit_per_minute" in update:
+            self.windows.clear()
+        return self.config
+
+    def reset(self) -> None:
+        self.release_held_requests()
+        self.config = self.initial_config
+        # Issued tokens stay valid: they are held by long-lived clients (the app caches its token), and
+        # forgetting them would slip an unasked-for 401 into the next test. /_control/tokens/expire
+        # invalidates them explicitly. Only the issued counter restarts.
+        self.tokens.issued = 0
+        self.insider_users.clear()
+        self.recorder.reset()
+        self.recorder.max_requests = self.config.max_recorded_requests
+        self.recorder.max_body_bytes = self.config.max_recorded_body_bytes
+        self.windows.clear()
+        self.rng = random.Random(self.config.random_seed)
+
+    def window(self, fault_target: str) -> SlidingWindow:
+        return self.windows.setdefault(fault_target, SlidingWindow())
+
+    async def hold(self, seconds: float) -> None:
+        """Wait `seconds`, or less if held requests are released (reset or shutdown)."""
+        release = self._release
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(release.wait(), timeout=seconds)
+
+    def release_held_requests(self) -> None:
+        self._release.set()
+        self._release = asyncio.Event()
+
+
+STATE_KEY: web.AppKey[SandboxState] = web.AppKey("sandbox_state", SandboxState)
+ENTRY_KEY: web.RequestKey[RecordedRequest] = web.RequestKey("sandbox_entry", RecordedRequest)

@@ -1,0 +1,92 @@
+"""The real path: the app in the local runner (a child process) on Azurite, talking to the sandbox server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from devstack.app_process import AppProcess, app_environment, start_app
+from devstack.azurite import Azurite
+from devstack.ports import free_port
+from devstack.sandbox_settings import sandbox_settings
+from sandbox.client import SandboxControl
+from sandbox.process import SandboxProcess, start_sandbox
+
+# Planted secrets: a test at the end of the session looks for them everywhere they must not be.
+CANARY_PASSWORD = "canary-pw-6f1d2e"
+CANARY_CLIENT_SECRET = "canary-cs-93ab7c"
+CANARY_INSIDER_KEY = "canary-ik-55e0aa"
+FUNCTION_KEY = "test-function-key"
+TENANTS = {
+    "sandbox": {"username": "sandbox-user", "password": CANARY_PASSWORD, "client_id": "sandbox-client",
+                "client_secret": CANARY_CLIENT_SECRET},
+    "second": {"username": "second-user", "password": CANARY_PASSWORD, "client_id": "second-client",
+               "client_secret": CANARY_CLIENT_SECRET},
+}
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[SandboxProcess]:
+    process = start_sandbox(config={"tenants": TENANTS, "insider_api_key": CANARY_INSIDER_KEY})
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def app_env(azurite: Azurite, sandbox: SandboxProcess, **overrides: str) -> dict[str, str]:
+    settings = {
+        **sandbox_settings(sandbox.url),
+        "AzureWebJobsStorage": azurite.connection_string,
+        "INQUBA_PASSWORD": CANARY_PASSWORD,
+        "INQUBA_CLIENT_SECRET": CANARY_CLIENT_SECRET,
+        "INSIDER_API_KEY": CANARY_INSIDER_KEY,
+        "LOCAL_FUNCTION_KEY": FUNCTION_KEY,
+        "UPSTREAM_TIMEOUT_SECONDS": "2",
+        "UPSTREAM_MAX_INLINE_RETRY_AFTER_SECONDS": "1",
+        **overrides,
+    }
+    # Tests pin every setting: neither the developer's shell nor local.settings.json may leak in.
+    env = app_environment({})
+    for name in list(env):
+        if name.startswith(("INQUBA_", "INSIDER_", "AzureWebJobsStorage", "UPSTREAM_", "OUTBOUND_")):
+            del env[name]
+    env.update(settings)
+    return env
+
+
+@dataclass
+class RunningApp:
+    process: AppProcess
+    client: httpx.Client
+
+    @property
+    def output(self) -> str:
+        return "".join(self.process.output)
+
+
+def run_app(azurite: Azurite, sandbox: SandboxProcess, **overrides: str) -> RunningApp:
+    process = start_app(app_env(azurite, sandbox, **overrides), free_port())
+    client = httpx.Client(base_url=process.base_url, headers={"x-functions-key": FUNCTION_KEY}, timeout=30.0)
+    return RunningApp(process, client)
+
+
+@pytest.fixture(scope="session")
+def app(azurite: Azurite, sandbox: SandboxProcess) -> Iterator[RunningApp]:
+    running = run_app(azurite, sandbox)
+    try:
+        yield running
+    finally:
+        running.client.close()
+        running.process.stop()
+
+
+@pytest.fixture
+def upstream(sandbox: SandboxProcess) -> Iterator[SandboxControl]:
+    """The sandbox's controls, reset to its start-up config around each test."""
+    sandbox.control.reset()
+    yield sandbox.control
+    sandbox.control.reset()

@@ -1,0 +1,28 @@
+"""Constants and small calls shared by the sandbox tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+TOKEN_FORM = {
+    "username": "sandbox-user",
+    "password": "sandbox-password",
+    "grant_type": "password",
+    "client_id": "sandbox-client",
+    "scope": "openid cx_api",
+    "client_secret": "sandbox-secret",
+}
+INSIDER_HEADERS = {"X-PARTNER-NAME": "sandboxpartner", "X-REQUEST-TOKEN": "sandbox-insider-key"}
+UPSERT = "/api/user/v1/upsert"
+
+
+async def get_token(http: httpx.AsyncClient, tenant: str = "sandbox", **overrides: str) -> str:
+    response = await http.post(f"/{tenant}/connect/token", data={**TOKEN_FORM, **overrides})
+    assert response.status_code == 200, response.text
+    return response.json()["access_token"]
+
+
+async def upsert(http: httpx.AsyncClient, body: Any, **kwargs: Any) -> httpx.Response:
+    return await http.post(UPSERT, json=body, headers=INSIDER_HEADERS, **kwargs)
