@@ -47,7 +47,9 @@ def test_every_problem_is_named_at_once() -> None:
 
 
 def test_identity_based_storage_from_account_name() -> None:
-    settings = load_settings({"AzureWebJobsStorage__accountName": "acct", "AzureWebJobsStorage__credential": "managedidentity"})
+    settings = load_settings(
+        {"AzureWebJobsStorage__accountName": "acct", "AzureWebJobsStorage__credential": "managedidentity"}
+    )
     assert settings.storage.connection_string is None
     assert settings.storage.queue_service_uri == "https://acct.queue.core.windows.net"
 

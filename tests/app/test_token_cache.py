@@ -36,11 +36,13 @@ class FakeTokenEndpoint:
     def __init__(self, expires_in: float | None = 3600) -> None:
         self.calls = 0
         self.expires_in = expires_in
+        self.called = asyncio.Event()
         self.release = asyncio.Event()
         self.release.set()
 
     async def __call__(self) -> TokenGrant:
         self.calls += 1
+        self.called.set()
         await self.release.wait()
         return TokenGrant(f"token-{self.calls}", self.expires_in)
 
@@ -55,8 +57,7 @@ async def test_concurrent_callers_in_two_caches_share_one_token_request(containe
     caches = [make_cache(container, clock), make_cache(container, clock)]
     key = cache_key("https://h/t/connect/token", "u", "c")
     tasks = [asyncio.create_task(caches[i % 2].get(key, endpoint)) for i in range(100)]
-    while endpoint.calls == 0:
-        await asyncio.sleep(0.01)
+    await endpoint.called.wait()
     endpoint.release.set()
     results = await asyncio.gather(*tasks)
     assert endpoint.calls == 1

@@ -25,6 +25,8 @@ TENANTS = {
                 "client_secret": CANARY_CLIENT_SECRET},
     "second": {"username": "second-user", "password": CANARY_PASSWORD, "client_id": "second-client",
                "client_secret": CANARY_CLIENT_SECRET},
+    "scaleout": {"username": "scaleout-user", "password": CANARY_PASSWORD, "client_id": "scaleout-client",
+                 "client_secret": CANARY_CLIENT_SECRET},
 }
 
 
