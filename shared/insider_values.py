@@ -128,8 +128,7 @@ EVENT_NAME_PATTERN: Final = r"^[a-z0-9][a-z0-9_]*$"
 #: ISO 3166-1 alpha-2: the 249 officially assigned codes (ISO 3166 Maintenance Agency list as
 #: shipped in iso-codes / tzdata ``iso3166.tab``). User-assigned codes such as ``XK`` and
 #: exceptionally reserved ones such as ``UK`` or ``EU`` are not included.
-COUNTRY_CODES: Final[frozenset[str]] = frozenset(
-    """
+_ASSIGNED_ALPHA2: Final = """
     AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT
     BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH
     ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT
@@ -138,8 +137,8 @@ COUNTRY_CODES: Final[frozenset[str]] = frozenset(
     NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG
     SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG
     UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW
-    """.split()
-)
+"""
+COUNTRY_CODES: Final[frozenset[str]] = frozenset(_ASSIGNED_ALPHA2.split())
 
 
 # --------------------------------------------------------------------------------------------
@@ -289,17 +288,14 @@ def to_e164(value: Any) -> Any:
     No country code is ever guessed: a number without a leading ``+`` is rejected.
     """
     if not isinstance(value, str):
-        raise ValueRejected(
-            "e164", f"must be an E.164 string such as +6598765432, got {_describe(value)}"
-        )
+        raise ValueRejected("e164", f"must be an E.164 string such as +6598765432, got {_describe(value)}")
     text = _PHONE_SEPARATORS_RE.sub("", value)
     if not text:
         return ABSENT
     if _E164_RE.fullmatch(text) is None:
         raise ValueRejected(
             "e164",
-            f"not an E.164 phone number (+ then country code and number, 7 to 15 digits): "
-            f"{_describe(value)}",
+            f"not an E.164 phone number (+ then country code and number, 7 to 15 digits): {_describe(value)}",
         )
     return text
 
@@ -312,9 +308,7 @@ def to_country(value: Any) -> Any:
             return ABSENT
         if code in COUNTRY_CODES:
             return code
-    raise ValueRejected(
-        "iso3166-alpha2", f"not an ISO 3166-1 alpha-2 country code: {_describe(value)}"
-    )
+    raise ValueRejected("iso3166-alpha2", f"not an ISO 3166-1 alpha-2 country code: {_describe(value)}")
 
 
 @lru_cache(maxsize=1024)
@@ -342,8 +336,7 @@ def to_language(value: Any) -> Any:
             return result
     raise ValueRejected(
         "language",
-        f"not a language tag such as en_US (language, optional script, optional region): "
-        f"{_describe(value)}",
+        f"not a language tag such as en_US (language, optional script, optional region): {_describe(value)}",
     )
 
 
@@ -466,9 +459,7 @@ def to_int_list(value: Any) -> Any:
             try:
                 number = to_integer(item)
             except ValueRejected:
-                raise ValueRejected(
-                    "integer-list", f"every item must be an integer: {_describe(value)}"
-                ) from None
+                raise ValueRejected("integer-list", f"every item must be an integer: {_describe(value)}") from None
             if number is ABSENT:
                 raise ValueRejected("integer-list", f"every item must be an integer: {_describe(value)}")
             result.append(number)
@@ -492,7 +483,7 @@ def _parse_datetime(text: str) -> tuple[datetime, str, re.Match[str]] | None:
     match = _DATETIME_RE.fullmatch(text)
     if match is None:
         return None
-    year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = match.groups()
+    year, month, day, hour, minute, second, fraction, zulu, _sign, off_h, off_m = match.groups()
     try:
         moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second))
     except ValueError:
@@ -512,8 +503,7 @@ def to_rfc3339(value: Any) -> Any:
             return text
     raise ValueRejected(
         "rfc3339",
-        f"not an RFC 3339 date-time such as 2021-01-10T21:35:20Z or 2021-01-17T14:41:21+03:00: "
-        f"{_describe(value)}",
+        f"not an RFC 3339 date-time such as 2021-01-10T21:35:20Z or 2021-01-17T14:41:21+03:00: {_describe(value)}",
     )
 
 
@@ -593,9 +583,7 @@ def to_custom_value(value: Any) -> Any:
         return value
     if isinstance(value, dict):
         raise ValueRejected("custom-value", f"nested objects are not allowed: {_describe(value)}")
-    raise ValueRejected(
-        "custom-value", f"must be a string, number, boolean or a list of those, got {_describe(value)}"
-    )
+    raise ValueRejected("custom-value", f"must be a string, number, boolean or a list of those, got {_describe(value)}")
 
 
 # --------------------------------------------------------------------------------------------
