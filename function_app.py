@@ -7,7 +7,7 @@ import os
 
 import azure.functions as func
 
-from shared import inquba_http
+from shared import batch_http, inquba_http, inquba_queue
 from shared.app_context import get_context
 from shared.health import storage_health
 from shared.http_responses import http_endpoint, json_response
@@ -46,6 +46,40 @@ async def inquba_publish_event(req: func.HttpRequest) -> func.HttpResponse:
 @http_endpoint
 async def inquba_publish_transaction(req: func.HttpRequest) -> func.HttpResponse:
     return await inquba_http.publish(await get_context(), req, TransactionRequest)
+
+
+@app.route(route="inquba/events/batch", methods=["POST"])
+@http_endpoint
+async def inquba_event_batch(req: func.HttpRequest) -> func.HttpResponse:
+    return await batch_http.submit(await get_context(), req, "event")
+
+
+@app.route(route="inquba/transactions/batch", methods=["POST"])
+@http_endpoint
+async def inquba_transaction_batch(req: func.HttpRequest) -> func.HttpResponse:
+    return await batch_http.submit(await get_context(), req, "transaction")
+
+
+@app.route(route="requests/{requestId}", methods=["GET"])
+@http_endpoint
+async def request_status(req: func.HttpRequest) -> func.HttpResponse:
+    return await batch_http.status(await get_context(), req, req.route_params["requestId"])
+
+
+@app.route(route="requests/{batchId}/replay", methods=["POST"])
+@http_endpoint
+async def request_replay(req: func.HttpRequest) -> func.HttpResponse:
+    return await batch_http.replay_failed(await get_context(), req, req.route_params["batchId"])
+
+
+@app.queue_trigger(arg_name="msg", queue_name="%INQUBA_EVENTS_QUEUE%", connection="AzureWebJobsStorage")
+async def inquba_events_queue(msg: func.QueueMessage) -> None:
+    await inquba_queue.process_message(await get_context(), msg.get_body().decode("utf-8"), "event")
+
+
+@app.queue_trigger(arg_name="msg", queue_name="%INQUBA_TRANSACTIONS_QUEUE%", connection="AzureWebJobsStorage")
+async def inquba_transactions_queue(msg: func.QueueMessage) -> None:
+    await inquba_queue.process_message(await get_context(), msg.get_body().decode("utf-8"), "transaction")
 
 
 @app.queue_trigger(arg_name="msg", queue_name="%OUTBOUND_LOG_RETRY_QUEUE%", connection="AzureWebJobsStorage")

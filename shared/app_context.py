@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from shared.batch_store import BatchStore
+from shared.delivery_records import DeliveryRecords
 from shared.inquba_client import InqubaConnection
 from shared.inquba_publishing import InqubaPublisher
 from shared.outbound_log import OutboundLog
@@ -30,6 +32,8 @@ class AppContext:
     outbound_log: OutboundLog
     token_cache: TokenCache
     inquba: InqubaPublisher
+    deliveries: DeliveryRecords
+    batches: BatchStore
 
     @classmethod
     async def create(cls, settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> AppContext:
@@ -59,7 +63,9 @@ class AppContext:
             http, token_cache, outbound_log, redactor,
             max_inline_retry_after=settings.upstream_max_inline_retry_after_seconds,
         )
-        return cls(settings, storage, http, redactor, outbound_log, token_cache, inquba)
+        deliveries = DeliveryRecords(storage.table_client("DELIVERY_TABLE"))
+        batches = BatchStore(storage.table_client("BATCH_TABLE"))
+        return cls(settings, storage, http, redactor, outbound_log, token_cache, inquba, deliveries, batches)
 
     def inquba_connection(self) -> InqubaConnection:
         """The configured inQuba connection; 503 naming the settings when it is not configured."""

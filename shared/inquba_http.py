@@ -7,6 +7,7 @@ import math
 import azure.functions as func
 
 from shared.app_context import AppContext
+from shared.delivery_records import DeliveryRecord
 from shared.http_responses import json_response
 from shared.identifiers import new_identifier
 from shared.inquba_client import InqubaConnection
@@ -47,10 +48,23 @@ async def publish(
     item = parse_body(req, model, ctx.settings.max_request_body_bytes)
     connection = ctx.inquba_connection()
     identifier = item.identifier or new_identifier()
+    kind = item_kind(item)
+    if item.identifier:  # a caller retrying with its own identifier gets the first answer, not a second send
+        record = await ctx.deliveries.get(identifier)
+        if record is not None and record.status == "delivered":
+            return json_response(
+                {"identifier": identifier, "status": "delivered", "upstreamStatus": record.upstream_status,
+                 "upstreamBody": record.upstream_body or "", "responseTimeSeconds": 0.0},
+                headers={"x-identifier": identifier, "x-duplicate": "true"},
+            )
     try:
-        outcome = await ctx.inquba.publish(connection, item_kind(item), item, identifier)
+        outcome = await ctx.inquba.publish(connection, kind, item, identifier)
     except UpstreamFailure as failure:
         raise upstream_problem(failure, identifier) from None
+    await ctx.deliveries.save(
+        DeliveryRecord(identifier, "delivered", kind, outcome.upstream_status, outcome.upstream_body, None,
+                       outcome.attempts)
+    )
     return json_response(
         {
             "identifier": identifier,

@@ -122,7 +122,11 @@ class Settings:
     upstream_connect_timeout_seconds: float
     upstream_max_inline_retry_after_seconds: float
     max_request_body_bytes: int
+    max_batch_body_bytes: int
     outbound_log_retention_days: int
+    max_attempts: int
+    retry_base_delay_seconds: float
+    retry_max_delay_seconds: float
     queues: dict[str, str]
     tables: dict[str, str]
     containers: dict[str, str]
@@ -261,7 +265,11 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         upstream_connect_timeout_seconds=r.number("UPSTREAM_CONNECT_TIMEOUT_SECONDS", 5, float, 0.1),
         upstream_max_inline_retry_after_seconds=r.number("UPSTREAM_MAX_INLINE_RETRY_AFTER_SECONDS", 5, float, 0),
         max_request_body_bytes=r.number("MAX_REQUEST_BODY_BYTES", 1_048_576, int, 1024),
+        max_batch_body_bytes=r.number("MAX_BATCH_BODY_BYTES", 16_777_216, int, 1024),
         outbound_log_retention_days=r.number("OUTBOUND_LOG_RETENTION_DAYS", 30, int, 1),
+        max_attempts=r.number("DELIVERY_MAX_ATTEMPTS", 6, int, 1),
+        retry_base_delay_seconds=r.number("RETRY_BASE_DELAY_SECONDS", 2, float, 0),
+        retry_max_delay_seconds=r.number("RETRY_MAX_DELAY_SECONDS", 300, float, 0),
         queues=names("queues"),
         tables=names("tables"),
         containers=names("containers"),
@@ -284,7 +292,11 @@ ALL_SETTING_NAMES: frozenset[str] = frozenset(
         "UPSTREAM_CONNECT_TIMEOUT_SECONDS",
         "UPSTREAM_MAX_INLINE_RETRY_AFTER_SECONDS",
         "MAX_REQUEST_BODY_BYTES",
+        "MAX_BATCH_BODY_BYTES",
         "OUTBOUND_LOG_RETENTION_DAYS",
+        "DELIVERY_MAX_ATTEMPTS",
+        "RETRY_BASE_DELAY_SECONDS",
+        "RETRY_MAX_DELAY_SECONDS",
         *INQUBA_CREDENTIAL_SETTINGS,
         *INSIDER_CREDENTIAL_SETTINGS,
         *(name for kind in STORAGE_RESOURCES.values() for name in kind),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -20,6 +22,7 @@ CANARY_PASSWORD = "canary-pw-6f1d2e"
 CANARY_CLIENT_SECRET = "canary-cs-93ab7c"
 CANARY_INSIDER_KEY = "canary-ik-55e0aa"
 FUNCTION_KEY = "test-function-key"
+T = TypeVar("T")
 TENANTS = {
     "sandbox": {"username": "sandbox-user", "password": CANARY_PASSWORD, "client_id": "sandbox-client",
                 "client_secret": CANARY_CLIENT_SECRET},
@@ -49,12 +52,15 @@ def app_env(azurite: Azurite, sandbox: SandboxProcess, **overrides: str) -> dict
         "LOCAL_FUNCTION_KEY": FUNCTION_KEY,
         "UPSTREAM_TIMEOUT_SECONDS": "2",
         "UPSTREAM_MAX_INLINE_RETRY_AFTER_SECONDS": "1",
+        "DELIVERY_MAX_ATTEMPTS": "3",
+        "RETRY_BASE_DELAY_SECONDS": "0",
         **overrides,
     }
     # Tests pin every setting: neither the developer's shell nor local.settings.json may leak in.
     env = app_environment({})
     for name in list(env):
-        if name.startswith(("INQUBA_", "INSIDER_", "AzureWebJobsStorage", "UPSTREAM_", "OUTBOUND_")):
+        if name.startswith(("INQUBA_", "INSIDER_", "AzureWebJobsStorage", "UPSTREAM_", "OUTBOUND_", "DELIVERY_",
+                            "RETRY_", "MAX_")):
             del env[name]
     env.update(settings)
     return env
@@ -92,3 +98,26 @@ def upstream(sandbox: SandboxProcess) -> Iterator[SandboxControl]:
     sandbox.control.reset()
     yield sandbox.control
     sandbox.control.reset()
+
+
+def wait_until(predicate: Callable[[], T | None], timeout: float = 60.0, interval: float = 0.2) -> T:
+    """Poll `predicate` until it returns something truthy; fail with the last value after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last value: {value!r})")
+        time.sleep(interval)
+
+
+def poll_batch(app: RunningApp, location: str, timeout: float = 90.0) -> dict[str, Any]:
+    """Follow a 202 Location like Logic Apps does, until the answer is no longer 202."""
+
+    def done() -> dict[str, Any] | None:
+        response = app.client.get(location)
+        assert response.status_code in (200, 202), response.text
+        return response.json() if response.status_code == 200 else None
+
+    return wait_until(done, timeout)

@@ -1,0 +1,76 @@
+"""Durable delivery records keyed by identifier: what makes redelivered queue messages harmless."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from azure.core.exceptions import ResourceNotFoundError
+from azure.data.tables import UpdateMode
+from azure.data.tables.aio import TableClient
+
+from shared.outbound_log import key_part
+
+FINAL_STATUSES = frozenset({"delivered", "failed", "dead-lettered"})
+ROW_KEY = "delivery"
+
+
+@dataclass
+class DeliveryRecord:
+    identifier: str
+    status: str  # delivered | failed | dead-lettered
+    kind: str
+    upstream_status: int | None = None
+    upstream_body: str | None = None
+    error: str | None = None
+    attempts: int = 1
+    batch_id: str | None = None
+    updated_at: datetime | None = None
+
+    def as_api(self) -> dict[str, Any]:
+        return {
+            "identifier": self.identifier,
+            "status": self.status,
+            "upstreamStatus": self.upstream_status,
+            "error": self.error,
+            "attempts": self.attempts,
+        }
+
+
+class DeliveryRecords:
+    def __init__(self, table: TableClient) -> None:
+        self.table = table
+
+    async def get(self, identifier: str) -> DeliveryRecord | None:
+        try:
+            entity = await self.table.get_entity(key_part(identifier), ROW_KEY)
+        except ResourceNotFoundError:
+            return None
+        return DeliveryRecord(
+            identifier=entity["Identifier"],
+            status=entity["Status"],
+            kind=entity.get("Kind", ""),
+            upstream_status=entity.get("UpstreamStatus"),
+            upstream_body=entity.get("UpstreamBody"),
+            error=entity.get("Error"),
+            attempts=entity.get("Attempts", 1),
+            batch_id=entity.get("BatchId"),
+            updated_at=entity.get("UpdatedAt"),
+        )
+
+    async def save(self, record: DeliveryRecord) -> None:
+        entity = {
+            "PartitionKey": key_part(record.identifier),
+            "RowKey": ROW_KEY,
+            "Identifier": record.identifier,
+            "Status": record.status,
+            "Kind": record.kind,
+            "UpstreamStatus": record.upstream_status,
+            "UpstreamBody": (record.upstream_body or "")[:8_000] or None,
+            "Error": (record.error or "")[:8_000] or None,
+            "Attempts": record.attempts,
+            "BatchId": record.batch_id,
+            "UpdatedAt": datetime.now(UTC),
+        }
+        await self.table.upsert_entity({k: v for k, v in entity.items() if v is not None}, mode=UpdateMode.REPLACE)
