@@ -40,7 +40,7 @@ $(INFRA_STAMP): requirements-infra.txt
 	touch $@
 
 # Debian packages the tests use (shellcheck; chromium for the browser test). Installed once, as root.
-SYSTEM_PACKAGES := shellcheck
+SYSTEM_PACKAGES := shellcheck chromium
 system-tools:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do command -v $$p >/dev/null || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
