@@ -7,7 +7,7 @@ import os
 
 import azure.functions as func
 
-from shared import batch_http, inquba_http, inquba_queue
+from shared import batch_http, inquba_http, inquba_queue, insider_http, insider_queue
 from shared.app_context import get_context
 from shared.health import storage_health
 from shared.http_responses import http_endpoint, json_response
@@ -82,8 +82,72 @@ async def inquba_transactions_queue(msg: func.QueueMessage) -> None:
     await inquba_queue.process_message(await get_context(), msg.get_body().decode("utf-8"), "transaction")
 
 
+@app.route(route="insider/mapping", methods=["GET", "PUT"])
+@http_endpoint
+async def insider_mapping(req: func.HttpRequest) -> func.HttpResponse:
+    ctx = await get_context()
+    if req.method == "GET":
+        return await insider_http.get_mapping(ctx)
+    return await insider_http.put_mapping(ctx, req)
+
+
+@app.route(route="insider/mapping/preview", methods=["POST"])
+@http_endpoint
+async def insider_mapping_preview(req: func.HttpRequest) -> func.HttpResponse:
+    return await insider_http.preview(await get_context(), req)
+
+
+@app.route(route="insider/sync", methods=["POST"])
+@http_endpoint
+async def insider_sync(req: func.HttpRequest) -> func.HttpResponse:
+    return await insider_http.sync(await get_context(), req)
+
+
+@app.route(route="insider/resume", methods=["POST"])
+@http_endpoint
+async def insider_resume(req: func.HttpRequest) -> func.HttpResponse:
+    return await insider_http.resume(await get_context())
+
+
+@app.timer_trigger(arg_name="timer", schedule="*/5 * * * * *", run_on_startup=False)
+async def insider_sync_drain(timer: func.TimerRequest) -> None:
+    """Drains the insider-sync queue in bulk (a queue trigger sees one message; Insider takes 1,000 users)."""
+    ctx = await get_context()
+    if ctx.settings.insider is not None:
+        await insider_queue.drain(ctx)
+
+
 @app.queue_trigger(arg_name="msg", queue_name="%OUTBOUND_LOG_RETRY_QUEUE%", connection="AzureWebJobsStorage")
 async def outbound_log_retry(msg: func.QueueMessage) -> None:
     """Writes log entries whose first write failed; a failure here is retried by the host, then poisoned."""
     entry = OutboundLogEntry.from_json(msg.get_body().decode("utf-8"))
     await (await get_context()).outbound_log.write(entry)
+
+
+# --- Outbound log: list, entry, page (docs/outbound-logs.md) and retention ---------------------------------
+from shared import outbound_log_http, outbound_log_retention  # noqa: E402
+
+
+@app.route(route="outbound-logs", methods=["GET"])
+@http_endpoint
+async def outbound_logs_list(req: func.HttpRequest) -> func.HttpResponse:
+    return await outbound_log_http.list_entries(await get_context(), req)
+
+
+@app.route(route="outbound-logs/page", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@http_endpoint
+async def outbound_logs_page(req: func.HttpRequest) -> func.HttpResponse:
+    """Static HTML holding no data: it calls the two routes above with the function key from `?code=`."""
+    return outbound_log_http.page()
+
+
+@app.route(route="outbound-logs/{id}", methods=["GET"])
+@http_endpoint
+async def outbound_log_entry(req: func.HttpRequest) -> func.HttpResponse:
+    return await outbound_log_http.get_entry(await get_context(), req, req.route_params["id"])
+
+
+@app.timer_trigger(arg_name="timer", schedule=outbound_log_retention.SCHEDULE, run_on_startup=False)
+async def outbound_log_retention_timer(timer: func.TimerRequest) -> None:
+    """Deletes entries older than OUTBOUND_LOG_RETENTION_DAYS, a bounded batch per run."""
+    await outbound_log_retention.run(await get_context())

@@ -13,6 +13,9 @@ from shared.batch_store import BatchStore
 from shared.delivery_records import DeliveryRecords
 from shared.inquba_client import InqubaConnection
 from shared.inquba_publishing import InqubaPublisher
+from shared.insider_pause import InsiderPause
+from shared.insider_sync import InsiderSyncer
+from shared.mapping_store import MappingStore
 from shared.outbound_log import OutboundLog
 from shared.problems import service_unavailable
 from shared.redaction import Redactor
@@ -34,6 +37,8 @@ class AppContext:
     inquba: InqubaPublisher
     deliveries: DeliveryRecords
     batches: BatchStore
+    mapping_store: MappingStore
+    _insider: InsiderSyncer | None = None
 
     @classmethod
     async def create(cls, settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> AppContext:
@@ -65,7 +70,9 @@ class AppContext:
         )
         deliveries = DeliveryRecords(storage.table_client("DELIVERY_TABLE"))
         batches = BatchStore(storage.table_client("BATCH_TABLE"))
-        return cls(settings, storage, http, redactor, outbound_log, token_cache, inquba, deliveries, batches)
+        mapping_store = MappingStore(storage.container("INSIDER_MAPPING_CONTAINER"))
+        return cls(settings, storage, http, redactor, outbound_log, token_cache, inquba, deliveries, batches,
+                   mapping_store)
 
     def inquba_connection(self) -> InqubaConnection:
         """The configured inQuba connection; 503 naming the settings when it is not configured."""
@@ -78,6 +85,19 @@ class AppContext:
         return InqubaConnection(
             cfg.token_url, cfg.tenant, cfg.username, cfg.password, cfg.client_id, cfg.client_secret, cfg.api_url
         )
+
+    def insider_syncer(self) -> InsiderSyncer:
+        """The Insider connection's syncer; 503 naming the settings when it is not configured."""
+        cfg = self.settings.insider
+        if cfg is None:
+            raise service_unavailable("Insider is not configured: set INSIDER_PARTNER_NAME and INSIDER_API_KEY")
+        if self._insider is None:
+            pause = InsiderPause(self.storage.container("INSIDER_MAPPING_CONTAINER"), cfg.partner_name, cfg.api_key)
+            self._insider = InsiderSyncer(
+                self.http, cfg, self.outbound_log, self.redactor, pause,
+                max_inline_retry_after=self.settings.upstream_max_inline_retry_after_seconds,
+            )
+        return self._insider
 
     async def close(self) -> None:
         await self.http.aclose()

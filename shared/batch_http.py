@@ -110,7 +110,10 @@ async def status(ctx: AppContext, req: func.HttpRequest, request_id: str) -> fun
             status=202,
             headers={"Location": status_location(req, request_id), "Retry-After": str(POLL_AFTER_SECONDS)},
         )
-    return json_response({**body, "status": "completed", "items": [item.as_api() for item in view.items]})
+    items = [item.as_api() for item in view.items]
+    if view.kind == "insider":  # an Insider request tracks customers, not identifiers
+        items = [{"customerId": item.pop("identifier"), **item} for item in items]
+    return json_response({**body, "status": "completed", "items": items})
 
 
 async def replay_failed(ctx: AppContext, req: func.HttpRequest, batch_id: str) -> func.HttpResponse:

@@ -18,7 +18,11 @@ from shared.outbound_log import key_part
 
 HEADER_ROW = "~batch"  # sorts after every item row key
 TRANSACTION_SIZE = 100  # Table Storage's limit per entity group transaction
-STATUSES = ("queued", "pending", "delivered", "failed", "dead-lettered")
+STATUSES_BY_KIND = {
+    "event": ("queued", "pending", "delivered", "failed", "dead-lettered"),
+    "transaction": ("queued", "pending", "delivered", "failed", "dead-lettered"),
+    "insider": ("queued", "pending", "synced", "rejected", "failed", "dead-lettered"),
+}
 
 
 @dataclass
@@ -50,7 +54,7 @@ class BatchView:
     @property
     def counts(self) -> dict[str, int]:
         counted = Counter(item.status for item in self.items)
-        return {status: counted.get(status, 0) for status in STATUSES}
+        return {status: counted.get(status, 0) for status in STATUSES_BY_KIND.get(self.kind, ())} | dict(counted)
 
     @property
     def complete(self) -> bool:

@@ -12,7 +12,7 @@ from azure.data.tables.aio import TableClient
 
 from shared.outbound_log import key_part
 
-FINAL_STATUSES = frozenset({"delivered", "failed", "dead-lettered"})
+FINAL_STATUSES = frozenset({"delivered", "failed", "dead-lettered", "synced", "rejected"})
 ROW_KEY = "delivery"
 
 

@@ -32,6 +32,10 @@ MAX_MS = 9_999_999_999_999
 MAX_DAY = 99_999_999
 BODY_LIMIT_CHARS = 30_000  # a Table string property holds 32K UTF-16 code units
 RETRY_BODY_LIMIT_CHARS = 12_000  # a queue message holds 64 KiB, base64-encoded
+# A batched entry's customers, as comma-joined `key_part`s, split over CustomerKeys, CustomerKeys1, ...
+# so retention finds each `C|` slice with point deletes instead of a scan.
+CUSTOMER_KEYS_COLUMN = "CustomerKeys"
+MAX_CUSTOMER_KEYS_COLUMNS = 8
 WRITE_TIMEOUT_SECONDS = 10.0
 SUMMARY_FIELDS = (
     "Timestamp_",
@@ -71,6 +75,16 @@ def entry_time_ms(entry_id: str) -> int:
 def day_partition(epoch_ms: int) -> str:
     day = int(datetime.fromtimestamp(epoch_ms / 1000, UTC).strftime("%Y%m%d"))
     return f"L{MAX_DAY - day:08d}"
+
+
+def customer_keys_columns(customer_ids: list[str]) -> dict[str, str]:
+    """The main entity's record of a batch's customers; past the column limit retention falls back to a scan."""
+    joined = ",".join(key_part(c) for c in customer_ids)
+    chunks = [joined[i : i + BODY_LIMIT_CHARS] for i in range(0, len(joined), BODY_LIMIT_CHARS)]
+    return {
+        CUSTOMER_KEYS_COLUMN + (str(i) if i else ""): chunk
+        for i, chunk in enumerate(chunks[:MAX_CUSTOMER_KEYS_COLUMNS])
+    }
 
 
 def identifier_partition(identifier: str) -> str:
@@ -161,6 +175,7 @@ def entities(entry: OutboundLogEntry) -> list[dict[str, Any]]:
         "RequestBody": truncate(entry.request_body),
         "ResponseBody": truncate(entry.response_body),
         "CustomerCount": len(entry.customers) or (1 if entry.customer_id else 0),
+        **customer_keys_columns([c.customer_id for c in entry.customers]),
     }
     result = [main]
     if entry.identifier:

@@ -51,8 +51,12 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-def read_json(req: func.HttpRequest, max_bytes: int) -> Any:
-    """The JSON body: 415 for another content type, 413 past `max_bytes`, 400 for malformed JSON."""
+def read_json(req: func.HttpRequest, max_bytes: int, *, exact_numbers: bool = True) -> Any:
+    """The JSON body: 415 for another content type, 413 past `max_bytes`, 400 for malformed JSON.
+
+    `exact_numbers` parses decimals as `Decimal`, so `1.50` can be forwarded as written (inQuba takes
+    strings); Insider takes JSON numbers, so its routes parse them as floats.
+    """
     content_type = (req.headers.get("content-type") or "").split(";")[0].strip().lower()
     if content_type != "application/json" and not content_type.endswith("+json"):
         raise Problem(415, "Unsupported Media Type", "send the body as application/json",
@@ -61,7 +65,7 @@ def read_json(req: func.HttpRequest, max_bytes: int) -> Any:
     if len(body) > max_bytes:
         raise Problem(413, "Content Too Large", f"the body is {len(body)} bytes; the limit is {max_bytes}")
     try:
-        value = json.loads(body.decode("utf-8"), parse_float=Decimal)
+        value = json.loads(body.decode("utf-8"), parse_float=Decimal if exact_numbers else float)
     except UnicodeDecodeError:
         raise bad_request("the body is not UTF-8", [FieldError("body", "must be UTF-8 encoded JSON")]) from None
     except RecursionError:

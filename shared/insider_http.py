@@ -1,0 +1,147 @@
+"""Insider routes: the mapping (GET/PUT with ETags, preview), sync now or via the queue, resume after a 403."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import azure.functions as func
+
+from shared.app_context import AppContext
+from shared.batch_http import POLL_AFTER_SECONDS, status_location
+from shared.http_responses import json_response
+from shared.identifiers import new_identifier
+from shared.insider_mapping import MappingInvalid, RejectedCustomer, load_mapping
+from shared.insider_queue import MAX_CUSTOMERS_PER_MESSAGE, QUEUE_SETTING, SyncMessage
+from shared.insider_upsert import build_upsert_body, pack_users
+from shared.mapping_store import MappingConflict
+from shared.problems import FieldError, Problem, bad_request
+from shared.request_parsing import read_json
+
+MAX_SYNC_CUSTOMERS = 100
+MAX_ASYNC_CUSTOMERS = 10_000
+MAX_CUSTOMER_CHARS = 30_000  # a customer is stored as one table property while its request is tracked
+
+
+def customers_from(body: Any, limit: int) -> list[Any]:
+    """`{"customers": [...]}` or one customer object; 400 naming what is wrong."""
+    if isinstance(body, dict) and "customers" in body:
+        customers = body["customers"]
+        if not isinstance(customers, list):
+            raise bad_request("customers must be an array", [FieldError("customers", "must be an array")])
+    elif isinstance(body, dict) and "id" in body:
+        customers = [body]
+    else:
+        raise bad_request('send {"customers": [...]} or one customer', [FieldError("customers", "is required")])
+    if not 1 <= len(customers) <= limit:
+        raise bad_request(f"send 1 to {limit} customers",
+                          [FieldError("customers", f"must hold 1 to {limit} customers, got {len(customers)}")])
+    return customers
+
+
+def _mapping_problem(exc: MappingInvalid, prefix: str = "") -> Problem:
+    errors = [FieldError(prefix + (e["path"] or "/"), e["message"]) for e in exc.errors]
+    return bad_request(f"the mapping has {len(errors)} problem(s)", errors)
+
+
+async def get_mapping(ctx: AppContext) -> func.HttpResponse:
+    document, etag = await ctx.mapping_store.get()
+    return json_response(document, headers={"ETag": etag})
+
+
+async def put_mapping(ctx: AppContext, req: func.HttpRequest) -> func.HttpResponse:
+    if_match = req.headers.get("if-match")
+    if not if_match:
+        raise Problem(428, "Precondition Required", "send If-Match with the ETag from GET /api/insider/mapping",
+                      errors=[FieldError("If-Match", "is required")])
+    document = read_json(req, ctx.settings.max_request_body_bytes, exact_numbers=False)
+    if not isinstance(document, dict):
+        raise bad_request("the mapping must be a JSON object", [FieldError("body", "must be a JSON object")])
+    try:
+        canonical = load_mapping(document).to_document()
+    except MappingInvalid as exc:
+        raise _mapping_problem(exc) from None
+    try:
+        etag = await ctx.mapping_store.put(canonical, if_match)
+    except MappingConflict:
+        raise Problem(412, "Precondition Failed", "the mapping changed since you read it; GET it again",
+                      errors=[FieldError("If-Match", "does not match the stored mapping")]) from None
+    return json_response(canonical, headers={"ETag": etag})
+
+
+async def preview(ctx: AppContext, req: func.HttpRequest) -> func.HttpResponse:
+    """The exact upsert bodies an input would produce, and each customer's problems; nothing is sent."""
+    body = read_json(req, ctx.settings.max_batch_body_bytes, exact_numbers=False)
+    customers = customers_from(body, MAX_ASYNC_CUSTOMERS)
+    if isinstance(body, dict) and "mapping" in body:
+        try:
+            mapping = load_mapping(body["mapping"])
+        except MappingInvalid as exc:
+            raise _mapping_problem(exc, "mapping") from None
+    else:
+        mapping = await ctx.mapping_store.compiled()
+    results, users = [], []
+    for customer in customers:
+        outcome = mapping.map(customer)
+        if isinstance(outcome, RejectedCustomer):
+            results.append({"customerId": outcome.customer_id, "status": "rejected", "errors": outcome.errors})
+        else:
+            users.append(outcome.user)
+            results.append({"customerId": outcome.customer_id, "status": "valid", "errors": [],
+                            "warnings": outcome.warnings})
+    packs = pack_users(users, skip_hook=mapping.skip_hook)
+    requests = [build_upsert_body(mapping, [users[i] for i in pack]) for pack in packs]
+    return json_response({"requests": requests, "results": results})
+
+
+async def sync(ctx: AppContext, req: func.HttpRequest) -> func.HttpResponse:
+    mode = req.params.get("mode", "sync")
+    if mode not in ("sync", "async"):
+        raise bad_request("mode is sync or async", [FieldError("mode", "must be sync or async")])
+    if mode == "async":
+        return await _sync_async(ctx, req)
+    body = read_json(req, ctx.settings.max_request_body_bytes, exact_numbers=False)
+    customers = customers_from(body, MAX_SYNC_CUSTOMERS)
+    syncer = ctx.insider_syncer()
+    outcome = await syncer.sync(await ctx.mapping_store.compiled(), customers, inline_retry=True)
+    identifier = outcome.request_identifiers[0] if outcome.request_identifiers else new_identifier()
+    body = {"identifier": identifier, "results": [r.as_api() for r in outcome.results]}
+    if outcome.paused:
+        raise Problem(503, "Service Unavailable", outcome.paused, extra=body,
+                      headers={"Retry-After": str(60), "x-identifier": identifier})
+    return json_response(body, headers={"x-identifier": identifier})
+
+
+async def _sync_async(ctx: AppContext, req: func.HttpRequest) -> func.HttpResponse:
+    body = read_json(req, ctx.settings.max_batch_body_bytes, exact_numbers=False)
+    customers = customers_from(body, MAX_ASYNC_CUSTOMERS)
+    ctx.insider_syncer()  # 503 before accepting work that could never be sent
+    errors, seen = [], {}
+    for index, customer in enumerate(customers):
+        customer_id = customer.get("id") if isinstance(customer, dict) else None
+        if not isinstance(customer_id, str) or not customer_id.strip():
+            errors.append(FieldError(f"customers[{index}].id", "is required"))
+        elif customer_id in seen:
+            errors.append(FieldError(f"customers[{index}].id", f"repeats customers[{seen[customer_id]}]"))
+        elif len(json.dumps(customer, ensure_ascii=False, default=str)) > MAX_CUSTOMER_CHARS:
+            errors.append(FieldError(f"customers[{index}]", f"is larger than {MAX_CUSTOMER_CHARS} characters"))
+        else:
+            seen[customer_id] = index
+    if errors:
+        raise bad_request(f"{len(errors)} problem(s); nothing was queued", errors[:100])
+    request_id = new_identifier()
+    await ctx.batches.create(request_id, "insider", [(c["id"], c) for c in customers])
+    queue = ctx.storage.work_queue(QUEUE_SETTING)
+    for start in range(0, len(customers), MAX_CUSTOMERS_PER_MESSAGE):
+        chunk = customers[start : start + MAX_CUSTOMERS_PER_MESSAGE]
+        await queue.send_message(SyncMessage(chunk, request_id).to_text(), time_to_live=-1)
+    return json_response(
+        {"requestId": request_id, "accepted": len(customers)},
+        status=202,
+        headers={"Location": status_location(req, request_id), "Retry-After": str(POLL_AFTER_SECONDS)},
+    )
+
+
+async def resume(ctx: AppContext) -> func.HttpResponse:
+    lifted = await ctx.insider_syncer().pause.resume()
+    return json_response({"resumed": lifted})

@@ -1,0 +1,220 @@
+"""Sync customers to Insider: map, validate, pack into upsert requests, send, and read results per customer.
+
+One upsert request carries up to 1,000 users and 5 MB. Insider answers 200 with per-user failures
+(`data.fail.errors` keyed `users.N...`), which are mapped back to the customer they belong to.
+Retryable answers (429, 5xx, timeouts) mark only that request's customers for a retry; a 403 pauses
+sending for the connection (Insider's advice) and keeps the customers for later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from shared.identifiers import new_identifier
+from shared.insider_mapping import CompiledMapping, MappedCustomer, RejectedCustomer
+from shared.insider_pause import InsiderPause
+from shared.insider_upsert import build_upsert_body, encode_body, pack_users, split_failures
+from shared.outbound_log import CustomerSlice, OutboundLog
+from shared.redaction import Redactor
+from shared.settings import InsiderSettings
+from shared.upstream_call import CallMeta, UpstreamResult, send
+
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+SEND_CONCURRENCY = 4
+
+
+@dataclass
+class CustomerResult:
+    customer_id: str | None
+    customer_name: str | None
+    status: str  # synced | rejected | failed
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    retryable: bool = False  # failed for a reason a later try may not have (throttling, 5xx, timeout, pause)
+    upstream_status: int | None = None
+
+    def as_api(self) -> dict[str, Any]:
+        return {"customerId": self.customer_id, "status": self.status, "errors": self.errors}
+
+
+@dataclass
+class SyncOutcome:
+    results: list[CustomerResult]
+    requests_sent: int = 0
+    request_identifiers: list[str] = field(default_factory=list)
+    paused: str | None = None  # the pause reason when sending stopped on a 403 (or was already paused)
+
+
+def upsert_request(settings: InsiderSettings, body: bytes) -> httpx.Request:
+    return httpx.Request(
+        "POST",
+        f"{settings.api_url}/user/v1/upsert",
+        content=body,
+        headers={
+            "X-PARTNER-NAME": settings.partner_name.lower(),
+            "X-REQUEST-TOKEN": settings.api_key,
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        },
+    )
+
+
+def _json(result: UpstreamResult) -> Any:
+    try:
+        return json.loads(result.body)
+    except ValueError:
+        return None
+
+
+def _request_outcomes(result: UpstreamResult, count: int) -> list[tuple[str, list[dict[str, Any]], bool]]:
+    """(status, errors, retryable) for each user of one upsert request, from Insider's answer."""
+    status = result.status_code
+    if status == 200:
+        failures = split_failures(_json(result), count)
+        outcomes: list[tuple[str, list[dict[str, Any]], bool]] = []
+        for index in range(count):
+            errors = [
+                {"field": f["path"], "rule": "insider", "message": "; ".join(map(str, f["messages"]))}
+                for f in failures.get(index, [])
+            ]
+            outcomes.append(("failed", errors, False) if errors else ("synced", [], False))
+        return outcomes
+    error = result.error or f"HTTP {status}"
+    if status == 403:
+        message = "Insider refused the partner name or API key (403); sending is paused until it is fixed"
+        return [("failed", [{"field": "connection", "rule": "forbidden", "message": message}], True)] * count
+    retryable = status is None or status in RETRYABLE_STATUSES
+    problem = {"field": "request", "rule": f"http-{status or 'error'}", "message": error}
+    return [("failed", [problem], retryable)] * count
+
+
+class InsiderSyncer:
+    """Sends mapped customers to Insider through the outbound log."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        settings: InsiderSettings,
+        log: OutboundLog,
+        redactor: Redactor,
+        pause: InsiderPause,
+        *,
+        max_inline_retry_after: float,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.http = http
+        self.settings = settings
+        self.log = log
+        self.redactor = redactor
+        self.pause = pause
+        self.max_inline_retry_after = max_inline_retry_after
+        self.sleep = sleep
+
+    async def sync(
+        self, mapping: CompiledMapping, customers: Sequence[Any], *, inline_retry: bool, max_users: int = 1000
+    ) -> SyncOutcome:
+        """Map every customer, send the valid ones, and return one result per customer in input order."""
+        results: list[CustomerResult | None] = [None] * len(customers)
+        mapped: list[MappedCustomer] = []
+        owners: list[int] = []
+        for index, customer in enumerate(customers):
+            outcome = mapping.map(customer)
+            if isinstance(outcome, RejectedCustomer):
+                results[index] = CustomerResult(outcome.customer_id, outcome.customer_name, "rejected", outcome.errors)
+            else:
+                mapped.append(outcome)
+                owners.append(index)
+        sync = SyncOutcome([])
+        paused = await self.pause.state()
+        if paused:
+            sync.paused = paused["error"]
+            problem = {"field": "connection", "rule": "paused",
+                       "message": "Insider sending is paused: " + paused["error"]}
+            for m, owner in zip(mapped, owners, strict=True):
+                results[owner] = CustomerResult(m.customer_id, m.customer_name, "failed", [problem], retryable=True)
+            sync.results = [r for r in results if r is not None]
+            return sync
+
+        users = [m.user for m in mapped]
+        packs = pack_users(users, max_users=max_users, skip_hook=mapping.skip_hook)
+        for local, size in packs.oversized.items():
+            m = mapped[local]
+            results[owners[local]] = CustomerResult(m.customer_id, m.customer_name, "failed", [
+                {"field": "customer", "rule": "size", "message": f"the customer alone is {size} bytes, over 5 MB"}
+            ])
+        gate = asyncio.Semaphore(SEND_CONCURRENCY)
+
+        async def send_pack(pack: list[int]) -> None:
+            async with gate:
+                if sync.paused:  # a 403 on another request stopped sending
+                    outcomes = [("failed", [{"field": "connection", "rule": "paused", "message": sync.paused}], True)]
+                    outcomes *= len(pack)
+                    status = None
+                else:
+                    outcomes, status = await self._send(mapping, [mapped[i] for i in pack], inline_retry, sync)
+                for local, (state, errors, retryable) in zip(pack, outcomes, strict=True):
+                    m = mapped[local]
+                    results[owners[local]] = CustomerResult(
+                        m.customer_id, m.customer_name, state, errors, retryable, status
+                    )
+
+        await asyncio.gather(*(send_pack(pack) for pack in packs))
+        sync.results = [r for r in results if r is not None]
+        return sync
+
+    async def _send(
+        self, mapping: CompiledMapping, customers: list[MappedCustomer], inline_retry: bool, sync: SyncOutcome
+    ) -> tuple[list[tuple[str, list[dict[str, Any]], bool]], int | None]:
+        body = build_upsert_body(mapping, [c.user for c in customers])
+        encoded = encode_body(body)
+        identifier = new_identifier()
+        sync.request_identifiers.append(identifier)
+        attempt = 1
+        while True:
+            computed: dict[str, Any] = {}
+
+            def slices(result: UpstreamResult, attempt_outcomes: dict[str, Any] = computed) -> list[CustomerSlice]:
+                attempt_outcomes["value"] = _request_outcomes(result, len(customers))
+                return [
+                    CustomerSlice(
+                        c.customer_id,
+                        c.customer_name,
+                        json.dumps(c.user, ensure_ascii=False),
+                        state,
+                        "; ".join(e["message"] for e in errors) or None,
+                    )
+                    for c, (state, errors, _) in zip(customers, attempt_outcomes["value"], strict=True)
+                ]
+
+            meta = CallMeta("insider", "upsert", identifier, attempt,
+                            customer_id=customers[0].customer_id if len(customers) == 1 else None,
+                            customer_name=customers[0].customer_name if len(customers) == 1 else None)
+            result = await send(self.http, upsert_request(self.settings, encoded), meta, self.log, self.redactor,
+                                customer_slices=slices)
+            sync.requests_sent += 1
+            outcomes = computed["value"]
+            if result.status_code == 403:
+                reason = "Insider answered 403 (check INSIDER_PARTNER_NAME and INSIDER_API_KEY, and the IP allow-list)"
+                sync.paused = reason
+                await self.pause.pause(reason)
+                return outcomes, result.status_code
+            retry_after = result.retry_after_seconds
+            if (
+                inline_retry
+                and attempt == 1
+                and outcomes
+                and outcomes[0][2]  # retryable
+                and result.status_code in (429, 503)
+                and retry_after is not None
+                and retry_after <= self.max_inline_retry_after
+            ):
+                await self.sleep(retry_after)
+                attempt += 1
+                continue
+            # Failures Insider did not tie to a user (UNATTRIBUTED) stay in the logged response body.
+            return outcomes, result.status_code

@@ -1,0 +1,165 @@
+"""Retention: delete outbound log entries older than OUTBOUND_LOG_RETENTION_DAYS, with their index entities.
+
+Expired main entities are found by key range alone: the day partitions at or older than the cutoff day
+(`PartitionKey ge '<cutoff day>' and PartitionKey lt 'M'`) and, because ids invert the time, a RowKey
+lower bound that excludes every entry newer than the cutoff, so newer entries are never read or touched.
+Each main entity names its index entities: `I|<Identifier>`, `C|<CustomerId>`, and for a batched Insider
+request the `CustomerKeys` columns. Index entities go first and the main entity last, so a run that stops
+half-way leaves the main entity for the next run to find again. A run deletes at most `max_entities`
+entities, in transactions of at most 100 per partition.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from azure.data.tables import TableTransactionError
+from azure.data.tables.aio import TableClient
+
+from shared.outbound_log import (
+    CUSTOMER_KEYS_COLUMN,
+    MAX_CUSTOMER_KEYS_COLUMNS,
+    MAX_MS,
+    day_partition,
+    identifier_partition,
+    key_part,
+)
+
+if TYPE_CHECKING:
+    from shared.app_context import AppContext
+
+logger = logging.getLogger(__name__)
+
+SCHEDULE = "0 17 * * * *"  # hourly, at minute 17
+MAX_ENTITIES_PER_RUN = 20_000
+TRANSACTION_SIZE = 100  # Table storage's limit per transaction (one partition)
+PAGE_SIZE = 1000
+PARALLEL_TRANSACTIONS = 8
+CUSTOMER_KEYS_COLUMNS = [CUSTOMER_KEYS_COLUMN + (str(i) if i else "") for i in range(MAX_CUSTOMER_KEYS_COLUMNS)]
+MAIN_COLUMNS = ["PartitionKey", "RowKey", "Identifier", "CustomerId", "CustomerCount", *CUSTOMER_KEYS_COLUMNS]
+Key = tuple[str, str]
+
+
+@dataclass
+class RetentionResult:
+    cutoff: datetime
+    entries_deleted: int = 0
+    index_entities_deleted: int = 0
+    more: bool = False  # stopped at `max_entities`: expired entries remain for the next run
+    customer_scans: int = 0  # batched entries without CustomerKeys, whose slices needed a range query
+
+    @property
+    def entities_deleted(self) -> int:
+        return self.entries_deleted + self.index_entities_deleted
+
+
+def expired_filter(cutoff_ms: int) -> str:
+    """Main entities strictly older than `cutoff_ms`: the cutoff's day and older, RowKey past the cutoff."""
+    return (f"PartitionKey ge '{day_partition(cutoff_ms)}' and PartitionKey lt 'M' "
+            f"and RowKey ge '{MAX_MS - cutoff_ms + 1:013d}'")
+
+
+async def _customer_keys(table: TableClient, main: dict[str, Any], result: RetentionResult) -> set[str]:
+    """The `C|` partitions holding this entry's customer index entities."""
+    count = main.get("CustomerCount") or 0
+    joined = "".join(main.get(column) or "" for column in CUSTOMER_KEYS_COLUMNS)
+    parts = [part for part in joined.split(",") if part]
+    keys = {"C|" + part for part in parts}
+    if not parts and main.get("CustomerId"):  # a single-customer entry
+        keys.add("C|" + key_part(main["CustomerId"]))
+    if max(len(parts), len(keys)) >= count:
+        return keys
+    # A batch written without (or with more customers than) CustomerKeys: find its slices by RowKey.
+    result.customer_scans += 1
+    query = f"PartitionKey ge 'C|' and PartitionKey lt 'C}}' and RowKey eq '{main['RowKey']}'"
+    async for entity in table.query_entities(query, select=["PartitionKey", "RowKey"]):
+        keys.add(entity["PartitionKey"])
+    return keys
+
+
+async def _delete_all(table: TableClient, keys: Iterable[Key]) -> None:
+    """Delete in transactions of at most 100 per partition; already-deleted entities are fine."""
+    by_partition: dict[str, list[str]] = defaultdict(list)
+    for partition, row in keys:
+        by_partition[partition].append(row)
+    chunks = [(p, rows[i : i + TRANSACTION_SIZE]) for p, rows in by_partition.items()
+              for i in range(0, len(rows), TRANSACTION_SIZE)]
+    gate = asyncio.Semaphore(PARALLEL_TRANSACTIONS)
+
+    async def delete(partition: str, rows: list[str]) -> None:
+        async with gate:
+            try:
+                await table.submit_transaction(
+                    [("delete", {"PartitionKey": partition, "RowKey": row}) for row in rows]
+                )
+            except TableTransactionError:
+                # One entity of the transaction is gone already (an earlier run stopped half-way):
+                # one by one, where a missing entity is not an error.
+                for row in rows:
+                    await table.delete_entity(partition, row)
+
+    await asyncio.gather(*(delete(p, rows) for p, rows in chunks))
+
+
+async def delete_expired(table: TableClient, now: datetime, retention_days: int, max_entities: int) -> RetentionResult:
+    """Delete entries older than `now - retention_days` and their index entities, at most `max_entities`."""
+    cutoff_ms = int(now.timestamp() * 1000) - retention_days * 86_400_000
+    result = RetentionResult(datetime.fromtimestamp(cutoff_ms / 1000, UTC))
+    budget = max_entities
+    query = expired_filter(cutoff_ms)
+    while budget > 0:
+        mains: list[dict[str, Any]] = []
+        token: dict[str, Any] | None = None
+        while not mains:  # the service may answer an empty page with a continuation
+            pages = table.query_entities(query, results_per_page=min(PAGE_SIZE, budget), select=MAIN_COLUMNS)
+            pager = pages.by_page(continuation_token=token)
+            try:
+                mains = [dict(e) async for e in await anext(pager)]
+            except StopAsyncIteration:
+                mains = []
+            token = pager.continuation_token or None
+            if token is None:
+                break
+        if not mains:
+            return result
+        main_keys: list[Key] = []
+        index_keys: list[Key] = []
+        for main in mains:
+            keys = [(partition, main["RowKey"]) for partition in sorted(await _customer_keys(table, main, result))]
+            if main.get("Identifier"):
+                keys.append((identifier_partition(main["Identifier"]), main["RowKey"]))
+            if main_keys and len(main_keys) + len(index_keys) + len(keys) + 1 > budget:
+                result.more = True
+                break
+            index_keys += keys
+            main_keys.append((main["PartitionKey"], main["RowKey"]))
+        await _delete_all(table, index_keys)  # index entities first: a main entity left behind is found again
+        await _delete_all(table, main_keys)
+        result.entries_deleted += len(main_keys)
+        result.index_entities_deleted += len(index_keys)
+        budget -= len(main_keys) + len(index_keys)
+        if result.more:
+            return result
+    # Out of budget: more remain if another expired main entity exists.
+    async for _ in table.query_entities(query, results_per_page=1, select=["RowKey"]):
+        result.more = True
+        break
+    return result
+
+
+async def run(ctx: AppContext, now: datetime | None = None) -> RetentionResult:
+    """The timer's work: one bounded run over the app's outbound log table."""
+    result = await delete_expired(ctx.outbound_log.table, now or datetime.now(UTC),
+                                  ctx.settings.outbound_log_retention_days, MAX_ENTITIES_PER_RUN)
+    logger.info(
+        "outbound log retention: deleted %d entries and %d index entities older than %s%s",
+        result.entries_deleted, result.index_entities_deleted, result.cutoff.isoformat(),
+        "; more remain for the next run" if result.more else "",
+    )
+    return result
