@@ -14,8 +14,10 @@ from shared.http_responses import http_endpoint, json_response
 from shared.inquba_models import EventRequest, TransactionRequest
 from shared.outbound_log import OutboundLogEntry
 from shared.settings import SettingsError, load_settings
+from shared.telemetry import configure_telemetry
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+configure_telemetry(os.environ)
 
 try:  # say every settings problem once at start-up; routes then answer 503 naming them
     load_settings(os.environ)

@@ -43,7 +43,11 @@ class AppContext:
     @classmethod
     async def create(cls, settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> AppContext:
         storage = StorageClients.from_settings(settings)
-        await storage.ensure_resources()
+        try:
+            await storage.ensure_resources()
+        except BaseException:
+            await storage.close()
+            raise
         http = httpx.AsyncClient(
             timeout=httpx.Timeout(settings.upstream_timeout_seconds, connect=settings.upstream_connect_timeout_seconds),
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),

@@ -19,6 +19,7 @@ from shared.inquba_client import (
 from shared.inquba_models import EventRequest, InqubaItem, ItemKind
 from shared.outbound_log import OutboundLog
 from shared.redaction import Redactor
+from shared.telemetry import delivery_span
 from shared.token_cache import Token, TokenCache, TokenGrant, TokenUnavailable
 from shared.upstream_call import CallMeta, UpstreamResult, send
 
@@ -130,6 +131,18 @@ class InqubaPublisher:
         inline_retries: bool = True,
     ) -> PublishOutcome:
         """Deliver `item` or raise UpstreamFailure; `first_attempt` numbers calls made by later queue tries."""
+        with delivery_span("inquba.publish", identifier, kind=kind, attempt=first_attempt):
+            return await self._publish(connection, kind, item, identifier, first_attempt, inline_retries)
+
+    async def _publish(
+        self,
+        connection: InqubaConnection,
+        kind: ItemKind,
+        item: InqubaItem,
+        identifier: str,
+        first_attempt: int,
+        inline_retries: bool,
+    ) -> PublishOutcome:
         body = item.wire_body()
         attempt = first_attempt
         token, _ = await self.token(connection, identifier=identifier)

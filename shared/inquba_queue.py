@@ -24,6 +24,7 @@ from shared.inquba_publishing import UpstreamFailure
 from shared.queue_messages import InqubaQueueMessage, dead_letter_text
 from shared.request_parsing import field_errors
 from shared.retry_policy import retry_delay_seconds
+from shared.telemetry import log_extra
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +91,8 @@ async def _dead_letter(
         dead_letter_text(message.model_dump(by_alias=True, exclude_none=True), error, status, upstream_status)
     )
     await _finish(ctx, message, status, attempts=attempts, upstream_status=upstream_status, error=error)
-    logger.warning("inQuba %s %s %s after %d attempt(s): %s", message.kind, message.identifier, status, attempts, error)
+    logger.warning("inQuba %s %s %s after %d attempt(s): %s", message.kind, message.identifier, status, attempts, error,
+                   extra=log_extra(message.identifier, status=status))
     return ProcessResult(status, message.identifier)
 
 

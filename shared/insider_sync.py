@@ -23,6 +23,7 @@ from shared.insider_upsert import build_upsert_body, encode_body, pack_users, sp
 from shared.outbound_log import CustomerSlice, OutboundLog
 from shared.redaction import Redactor
 from shared.settings import InsiderSettings
+from shared.telemetry import delivery_span
 from shared.upstream_call import CallMeta, UpstreamResult, send
 
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -174,6 +175,12 @@ class InsiderSyncer:
         encoded = encode_body(body)
         identifier = new_identifier()
         sync.request_identifiers.append(identifier)
+        with delivery_span("insider.upsert", identifier, users=len(customers)):
+            return await self._attempts(encoded, customers, identifier, inline_retry, sync)
+
+    async def _attempts(
+        self, encoded: bytes, customers: list[MappedCustomer], identifier: str, inline_retry: bool, sync: SyncOutcome
+    ) -> tuple[list[tuple[str, list[dict[str, Any]], bool]], int | None]:
         attempt = 1
         while True:
             computed: dict[str, Any] = {}

@@ -16,6 +16,7 @@ from azure.storage.queue.aio import QueueClient, QueueServiceClient
 from shared.settings import Settings, StorageSettings
 
 logger = logging.getLogger(__name__)
+STORAGE_SCOPE = "https://storage.azure.com/.default"
 
 
 class StorageCredentialError(RuntimeError):
@@ -90,6 +91,8 @@ class StorageClients:
         async with self._ensure_lock:
             if "all" in self._ensured:
                 return
+            if self.credential is not None:
+                await self._check_credential()
             tasks = [self._ignore_exists(self.blob.create_container(n)) for n in self.settings.containers.values()]
             for name in self.settings.queues.values():
                 tasks.append(self._ignore_exists(self.queue.create_queue(name)))
@@ -97,6 +100,13 @@ class StorageClients:
             tasks += [self._ignore_exists(self.table.create_table(n)) for n in self.settings.tables.values()]
             await asyncio.gather(*tasks)
             self._ensured.add("all")
+
+    async def _check_credential(self) -> None:
+        """Get a storage token first, so a missing identity is reported as such, not as a storage error."""
+        try:
+            await self.credential.get_token(STORAGE_SCOPE)
+        except Exception as exc:
+            raise StorageCredentialError(describe_credential_error(exc)) from exc
 
     @staticmethod
     async def _ignore_exists(coro: Any) -> None:
@@ -112,7 +122,11 @@ class StorageClients:
             if exc.status_code == 403:
                 # The identity may read and write data without the right to create resources:
                 # the Bicep template creates them, so this is only worth a warning.
-                logger.warning("storage: not allowed to create a resource (%s); expecting it to exist", exc.reason)
+                logger.warning(
+                    "storage: not allowed to create a resource (%s); expecting it to exist. If requests fail with "
+                    "403 too, the identity lacks Storage Blob Data Owner, Storage Queue Data Contributor or Storage "
+                    "Table Data Contributor on the account", exc.reason,
+                )
                 return
             raise
 

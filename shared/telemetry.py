@@ -1,0 +1,53 @@
+"""OpenTelemetry to Application Insights (when configured) and spans that carry each delivery's identifier."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from opentelemetry import trace
+
+logger = logging.getLogger(__name__)
+_tracer = trace.get_tracer("inquba-insider-functions")
+
+
+def _client_id(authentication: str) -> str | None:
+    """`ClientId=<guid>;Authorization=AAD` -> the user-assigned identity's client id."""
+    parts = dict(p.split("=", 1) for p in authentication.split(";") if "=" in p)
+    return parts.get("ClientId")
+
+
+def configure_telemetry(env: Mapping[str, str]) -> bool:
+    """Send logs and traces to Application Insights with Entra auth; False when no connection string is set.
+
+    Imported lazily: the exporter costs start-up time that an app without App Insights should not pay.
+    """
+    connection_string = env.get("APPLICATIONINSIGHTS_CONNECTION_STRING")
+    if not connection_string:
+        return False
+    from azure.identity import ManagedIdentityCredential
+    from azure.monitor.opentelemetry import configure_azure_monitor
+
+    authentication = env.get("APPLICATIONINSIGHTS_AUTHENTICATION_STRING", "")
+    credential = None
+    if "authorization=aad" in authentication.lower():
+        client_id = _client_id(authentication)
+        credential = ManagedIdentityCredential(client_id=client_id) if client_id else ManagedIdentityCredential()
+    configure_azure_monitor(connection_string=connection_string, credential=credential, logger_name="shared")
+    logger.info("telemetry: sending logs and traces to Application Insights")
+    return True
+
+
+@contextmanager
+def delivery_span(name: str, identifier: str | None, **attributes: Any) -> Iterator[trace.Span]:
+    """A span for one delivery, tagged with its identifier so a trace search finds every attempt."""
+    tags = {"delivery.identifier": identifier or "", **{f"delivery.{k}": v for k, v in attributes.items()}}
+    with _tracer.start_as_current_span(name, attributes=tags) as span:
+        yield span
+
+
+def log_extra(identifier: str | None, **fields: Any) -> dict[str, Any]:
+    """`extra=` for a log record: the identifier travels to App Insights as a custom dimension."""
+    return {"identifier": identifier, **fields}
