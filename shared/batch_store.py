@@ -113,6 +113,14 @@ class BatchStore:
         # Merge keeps Payload; an empty Error clears the previous one when an item is finally delivered.
         await self.table.upsert_entity(entity, mode=UpdateMode.MERGE)
 
+    async def item_status(self, batch_id: str, identifier: str) -> str | None:
+        """One item's status (a point read), or None when the batch has no such item."""
+        try:
+            entity = await self.table.get_entity(key_part(batch_id), key_part(identifier), select=["Status"])
+        except ResourceNotFoundError:
+            return None
+        return entity.get("Status")
+
     async def read(self, batch_id: str, *, with_payloads: bool = False) -> BatchView | None:
         view: BatchView | None = None
         items: list[BatchItem] = []

@@ -61,10 +61,11 @@ async def publish(
         outcome = await ctx.inquba.publish(connection, kind, item, identifier)
     except UpstreamFailure as failure:
         raise upstream_problem(failure, identifier) from None
-    await ctx.deliveries.save(
-        DeliveryRecord(identifier, "delivered", kind, outcome.upstream_status, outcome.upstream_body, None,
-                       outcome.attempts)
-    )
+    if item.identifier:  # only a caller's own identifier can come back: generated ones need no record
+        await ctx.deliveries.save(
+            DeliveryRecord(identifier, "delivered", kind, outcome.upstream_status, outcome.upstream_body, None,
+                           outcome.attempts)
+        )
     return json_response(
         {
             "identifier": identifier,

@@ -74,14 +74,14 @@ async def _finish(
     upstream_body: str | None = None,
     error: str | None,
 ) -> None:
-    """Record a final outcome: delivery record first (it guards against resends), then the batch item."""
-    await ctx.deliveries.save(
-        DeliveryRecord(message.identifier, status, message.kind, upstream_status, upstream_body, error, attempts,
-                       message.batch_id)
-    )
+    """Record a final outcome where the duplicate check will look: the batch item, or the delivery record."""
     if message.batch_id:
         await ctx.batches.update(message.batch_id, message.identifier, status, attempts=attempts,
                                  upstream_status=upstream_status, error=error)
+    else:
+        await ctx.deliveries.save(
+            DeliveryRecord(message.identifier, status, message.kind, upstream_status, upstream_body, error, attempts)
+        )
 
 
 async def _dead_letter(
@@ -106,11 +106,13 @@ async def process_message(ctx: AppContext, text: str, expected_kind: ItemKind) -
         logger.warning("inQuba queue: %s", error)
         return ProcessResult("failed", None)
 
-    record = await ctx.deliveries.get(message.identifier)
-    if record is not None and record.status == "delivered":
-        if message.batch_id:  # the first delivery may have died before its batch status was written
-            await ctx.batches.update(message.batch_id, message.identifier, "delivered", attempts=record.attempts,
-                                     upstream_status=record.upstream_status)
+    # A batch item is its own delivery record (one read instead of two stores); other messages have one.
+    if message.batch_id:
+        status = await ctx.batches.item_status(message.batch_id, message.identifier)
+    else:
+        record = await ctx.deliveries.get(message.identifier)
+        status = record.status if record else None
+    if status == "delivered":
         return ProcessResult("duplicate", message.identifier)
 
     try:

@@ -1,0 +1,293 @@
+"""Request and response models of the routes beyond the inQuba publish/token ones (see inquba_models.py).
+
+They shape what the handlers answer (`http_responses.model_response` validates a body against its model
+and dumps it by alias) and are the schemas of the OpenAPI document (`shared/openapi.py`), so the
+document describes what the code does. Limits shared with the handlers live here.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.inquba_models import EventRequest, TransactionRequest
+
+MAX_BATCH_ITEMS = 1000
+MAX_SYNC_CUSTOMERS = 100
+MAX_ASYNC_CUSTOMERS = 10_000
+MAX_CUSTOMER_ID_LENGTH = 256  # an id becomes a Table key (percent-encoded) in the outbound log and request status
+MAX_CUSTOMER_NAME_LENGTH = 256
+
+
+class ApiModel(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+
+# --- Errors ---------------------------------------------------------------------------------------------------
+
+
+class FieldProblem(ApiModel):
+    field: str = Field(description="The bad field: a dotted path with [index] for items, a header, or `body`.")
+    message: str = Field(description="What is wrong with it.")
+
+
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem details (`application/problem+json`), the shape of every error the app answers."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field("about:blank", description="Problem type; always about:blank.")
+    title: str = Field(description="The HTTP status text.")
+    status: int = Field(description="The HTTP status code.")
+    detail: str | None = Field(None, description="What went wrong, in a sentence.")
+    errors: list[FieldProblem] | None = Field(None, description="Every bad field (400, 413, 415, 412, 428).")
+
+
+class UpstreamProblem(ProblemDetails):
+    """inQuba refused, throttled or did not answer (502, 503, 504)."""
+
+    identifier: str | None = Field(None, description="The item's identifier (null for token requests).")
+    operation: Literal["token", "event", "transaction"] = Field(description="The upstream call that failed.")
+    upstream_status: int | None = Field(
+        None, alias="upstreamStatus", description="inQuba's status code; null on a network error or timeout."
+    )
+    upstream_body: str | None = Field(None, alias="upstreamBody", description="inQuba's answer (secrets redacted).")
+    hint: str | None = Field(None, description="What inQuba's documented status means (401, 404, 500).")
+
+
+# --- Health ---------------------------------------------------------------------------------------------------
+
+
+class HealthChecks(ApiModel):
+    blob: str = Field(description="`ok`, or why blob storage did not answer.")
+    queue: str = Field(description="`ok`, or why queue storage did not answer.")
+    table: str = Field(description="`ok`, or why table storage did not answer.")
+
+
+class HealthReport(ApiModel):
+    status: Literal["healthy", "unhealthy"] = Field(description="healthy when every storage check is ok.")
+    version: str = Field(description="The app's version.")
+    checks: HealthChecks = Field(description="Each storage service's check.")
+
+
+# --- inQuba batches and request status ------------------------------------------------------------------------
+
+
+class EventBatchRequest(ApiModel):
+    events: list[EventRequest] = Field(
+        min_length=1, max_length=MAX_BATCH_ITEMS,
+        description=f"1 to {MAX_BATCH_ITEMS:,} events, each as the body of Create Event; identifiers unique.",
+    )
+
+
+class TransactionBatchRequest(ApiModel):
+    transactions: list[TransactionRequest] = Field(
+        min_length=1, max_length=MAX_BATCH_ITEMS,
+        description=f"1 to {MAX_BATCH_ITEMS:,} transactions, each as the body of Create Transaction.",
+    )
+
+
+class NotEnqueued(ApiModel):
+    identifier: str = Field(description="The item's identifier.")
+    error: str = Field(description="Why it could not be put on the queue (its status is failed).")
+
+
+class BatchAccepted(ApiModel):
+    batch_id: str = Field(alias="batchId", description="The batch id; poll GET /requests/{batchId}.")
+    accepted: int = Field(description="How many items were queued.")
+    identifiers: list[str] = Field(description="The queued items' identifiers, in input order.")
+    not_enqueued: list[NotEnqueued] | None = Field(
+        None, alias="notEnqueued", description="Items the queue refused (rare); present only when some were."
+    )
+
+
+class ItemStatus(ApiModel):
+    identifier: str = Field(description="The item's identifier.")
+    status: str = Field(description="queued, pending, delivered, failed or dead-lettered.")
+    upstream_status: int | None = Field(alias="upstreamStatus", description="inQuba's last status code.")
+    error: str | None = Field(description="The last error, if any.")
+    attempts: int = Field(description="Delivery attempts so far.")
+
+
+class CustomerStatus(ApiModel):
+    customer_id: str = Field(alias="customerId", description="The customer's id.")
+    status: str = Field(description="queued, pending, synced, rejected, failed or dead-lettered.")
+    upstream_status: int | None = Field(alias="upstreamStatus", description="Insider's last status code.")
+    error: str | None = Field(description="The last error, if any.")
+    attempts: int = Field(description="Delivery attempts so far.")
+
+
+class RequestStatus(ApiModel):
+    """A batch's or queued Insider request's progress (202 while running) or final result (200)."""
+
+    batch_id: str = Field(alias="batchId", description="The batch or request id.")
+    kind: str = Field(description="event, transaction or insider.")
+    total: int = Field(description="How many items the request holds.")
+    counts: dict[str, int] = Field(description="How many items are in each status.")
+    status: Literal["running", "completed"] = Field(description="running while any item is queued or pending.")
+    items: list[ItemStatus | CustomerStatus] | None = Field(
+        None, description="Once completed: every item (customers for an Insider request)."
+    )
+
+
+class DeliveryStatus(ApiModel):
+    """One item's delivery record, when GET /requests/{id} is given an item identifier."""
+
+    identifier: str = Field(description="The item's identifier.")
+    kind: str = Field(description="event or transaction.")
+    status: str = Field(description="delivered, failed or dead-lettered.")
+    upstream_status: int | None = Field(alias="upstreamStatus", description="inQuba's last status code.")
+    error: str | None = Field(description="The last error, if any.")
+    attempts: int = Field(description="Delivery attempts.")
+
+
+class ReplayAccepted(ApiModel):
+    batch_id: str = Field(alias="batchId", description="The batch id; poll GET /requests/{batchId}.")
+    replayed: int = Field(description="How many items were put back on the queue.")
+    identifiers: list[str] = Field(description="Their identifiers.")
+
+
+# --- Insider ----------------------------------------------------------------------------------------------------
+
+
+class CustomerEvent(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: str = Field(description="Source event name, as mapped in the Insider mapping.")
+    timestamp: str = Field(description="When it happened, ISO 8601 (e.g. 2026-01-10T21:35:20Z).")
+    params: dict[str, Any] | None = Field(None, description="Event parameters by source name.")
+
+
+class Customer(BaseModel):
+    """A source customer; its values are validated by the mapping, and a bad one is `rejected`, not a 400."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str = Field(max_length=MAX_CUSTOMER_ID_LENGTH, description="The customer's id (source field `id`).")
+    name: str | None = Field(None, max_length=MAX_CUSTOMER_NAME_LENGTH,
+                             description="A display name for the outbound log; not sent.")
+    attributes: dict[str, Any] | None = Field(None, description="Profile attributes and identifiers by source name.")
+    events: list[CustomerEvent] | None = Field(None, description="Events to send.")
+
+
+class InsiderSyncRequest(BaseModel):
+    """`{"customers": [...]}`; a single customer object on its own is taken too."""
+
+    model_config = ConfigDict(extra="allow")
+
+    customers: list[Customer] = Field(
+        min_length=1, max_length=MAX_ASYNC_CUSTOMERS,
+        description=f"1 to {MAX_SYNC_CUSTOMERS} customers ({MAX_ASYNC_CUSTOMERS:,} with mode=async, ids unique).",
+    )
+
+
+class SyncProblem(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    field: str = Field(description="The source field (or customer, request, connection).")
+    rule: str = Field(description="The rule that failed (type, required, email, http-503, insider, ...).")
+    message: str = Field(description="What is wrong.")
+
+
+class CustomerSyncResult(ApiModel):
+    customer_id: str | None = Field(alias="customerId", description="The customer's id (null when it had none).")
+    status: Literal["synced", "rejected", "failed"] = Field(description="synced, rejected (not sent) or failed.")
+    errors: list[SyncProblem] = Field(description="Why it was rejected or failed.")
+
+
+class InsiderSyncResponse(ApiModel):
+    identifier: str = Field(description="The upsert request's identifier (outbound log).")
+    results: list[CustomerSyncResult] = Field(description="One result per customer, in input order.")
+
+
+class InsiderPausedProblem(ProblemDetails):
+    """503 while sending to Insider is paused after a 403: the per-customer results are included."""
+
+    identifier: str = Field(description="The request's identifier.")
+    results: list[CustomerSyncResult] = Field(description="One result per customer, in input order.")
+
+
+class InsiderSyncAccepted(ApiModel):
+    request_id: str = Field(alias="requestId", description="The request id; poll GET /requests/{requestId}.")
+    accepted: int = Field(description="How many customers were queued.")
+
+
+class PreviewRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    customers: list[Customer] = Field(
+        min_length=1, max_length=MAX_ASYNC_CUSTOMERS, description=f"1 to {MAX_ASYNC_CUSTOMERS:,} customers."
+    )
+    mapping: dict[str, Any] | None = Field(None, description="A mapping to try instead of the stored one.")
+
+
+class PreviewResult(ApiModel):
+    customer_id: str | None = Field(alias="customerId", description="The customer's id (null when it had none).")
+    status: Literal["valid", "rejected"] = Field(description="valid (would be sent) or rejected.")
+    errors: list[SyncProblem] = Field(description="Why it would be rejected.")
+    warnings: list[SyncProblem] | None = Field(None, description="Values that would be dropped.")
+
+
+class PreviewResponse(ApiModel):
+    requests: list[dict[str, Any]] = Field(description="The exact upsert bodies that would be sent.")
+    results: list[PreviewResult] = Field(description="One result per customer, in input order.")
+
+
+class ResumeResponse(ApiModel):
+    resumed: bool = Field(description="true when sending was paused and is now resumed.")
+
+
+# --- Outbound log -------------------------------------------------------------------------------------------------
+
+
+class LogQueryParameters(ApiModel):
+    """Query parameters of GET /outbound-logs (parsed by shared/outbound_log_query.parse_query)."""
+
+    identifier: str | None = Field(None, max_length=256, description="Entries of this request identifier.")
+    customer_id: str | None = Field(None, alias="customerId", max_length=256,
+                                    description="Entries of this customer (batched Insider requests included).")
+    error: str | None = Field(None, max_length=500, description="Entries whose error contains this text.")
+    status_code: str | None = Field(None, alias="statusCode", pattern=r"^\s*([1-5]\d\d|[1-5][xX][xX]|[Nn][Oo][Nn][Ee])\s*$",
+                                    description="A status code (404), a class (5xx) or none (no response).")
+    target: str | None = Field(None, pattern=r"^\s*([Ii][Nn][Qq][Uu][Bb][Aa]|[Ii][Nn][Ss][Ii][Dd][Ee][Rr])\s*$",
+                               description="inquba or insider.")
+    from_: str | None = Field(None, alias="from", description="Entries at or after this ISO 8601 time.")
+    to: str | None = Field(None, description="Entries at or before this ISO 8601 time.")
+    limit: int | None = Field(None, ge=1, le=200, description="Entries per page, 1 to 200 (50).")
+    continuation_token: str | None = Field(None, alias="continuationToken",
+                                           description="The continuationToken of the previous page.")
+
+
+class LogEntrySummary(ApiModel):
+    id: str = Field(description="The entry id.")
+    timestamp: str = Field(description="When the call was sent (ISO 8601, UTC).")
+    target: str | None = Field(description="inquba or insider.")
+    operation: str | None = Field(description="token, event, transaction or upsert.")
+    method: str | None = Field(description="The HTTP method.")
+    url: str | None = Field(description="The upstream URL.")
+    customer_id: str | None = Field(alias="customerId", description="The customer, when known.")
+    customer_name: str | None = Field(alias="customerName", description="The customer's name, when known.")
+    status_code: int | None = Field(alias="statusCode", description="The upstream status; null when none came.")
+    response_time_seconds: float | None = Field(alias="responseTimeSeconds", description="Response time.")
+    error: str | None = Field(description="The error, if any.")
+    identifier: str | None = Field(description="The request identifier.")
+    attempt: int | None = Field(description="The attempt number.")
+    customer_count: int | None = Field(alias="customerCount", description="Customers in a batched request.")
+
+
+class LogPage(ApiModel):
+    items: list[LogEntrySummary] = Field(description="Entries, newest first.")
+    continuation_token: str | None = Field(alias="continuationToken", description="Pass it to get the next page.")
+    entities_read: int = Field(alias="entitiesRead", description="Table entities read for this page.")
+
+
+class LogEntry(LogEntrySummary):
+    request_body: str | None = Field(alias="requestBody", description="The request body (secrets redacted).")
+    response_body: str | None = Field(alias="responseBody", description="The response body (secrets redacted).")
+    request_body_scope: Literal["request", "customer"] = Field(
+        alias="requestBodyScope", description="customer when the body is this customer's slice of a batch.")
+    response_body_scope: Literal["request", "customer"] = Field(alias="responseBodyScope",
+                                                                description="As requestBodyScope.")
+    entities_read: int = Field(alias="entitiesRead", description="Table entities read.")
+
