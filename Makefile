@@ -8,7 +8,7 @@ AZURITE := node_modules/.bin/azurite
 INFRA_VENV := .venv-infra
 INFRA_STAMP := $(INFRA_VENV)/.installed
 
-.PHONY: run test lint bench bootstrap system-tools clean
+.PHONY: run test lint bench bench-smoke bootstrap system-tools clean
 
 run: $(VENV_STAMP) $(AZURITE)
 	$(PY) -m devstack
@@ -16,6 +16,10 @@ run: $(VENV_STAMP) $(AZURITE)
 test: $(VENV_STAMP) $(AZURITE) $(INFRA_STAMP) system-tools
 	$(PY) -m ruff check .
 	$(PY) -m pytest
+
+# Full benchmark (several minutes): prints the table and writes bench/results.md.
+bench: $(VENV_STAMP) $(AZURITE)
+	$(PY) -m bench --write
 
 lint: $(VENV_STAMP)
 	$(PY) -m ruff check .

@@ -135,7 +135,7 @@ class BatchStore:
                     status=entity.get("Status", "queued"),
                     attempts=entity.get("Attempts", 0),
                     upstream_status=entity.get("UpstreamStatus"),
-                    error=entity.get("Error"),
+                    error=entity.get("Error") or None,
                     payload=json.loads(entity["Payload"]) if with_payloads and entity.get("Payload") else None,
                 )
             )

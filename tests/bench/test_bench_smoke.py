@@ -1,0 +1,18 @@
+"""The benchmark with tiny sizes, so its code cannot rot. It measures nothing worth reading."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_every_scenario_runs_and_reports_a_row() -> None:
+    result = subprocess.run([sys.executable, "-m", "bench", "--small"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    figures = [row.split("|")[1].strip().split(".")[0] for row in rows]
+    assert figures == ["1", "2", "3", "4", "5", "6", "7", "8"], result.stdout
