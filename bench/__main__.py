@@ -34,6 +34,17 @@ def machine() -> str:
             f"{os.cpu_count()} cores, {platform.machine()}, storage: Azurite (local emulator)")
 
 
+def write_results(output: str) -> None:
+    """Replace the measured part of results.md (between its markers), keeping the analysis below it."""
+    measured = f"<!-- measured -->\nMeasured {machine()}.\n\n{output}\n<!-- /measured -->"
+    if RESULTS.exists() and "<!-- measured -->" in RESULTS.read_text():
+        text = RESULTS.read_text()
+        start, end = text.index("<!-- measured -->"), text.index("<!-- /measured -->") + len("<!-- /measured -->")
+        RESULTS.write_text(text[:start] + measured + text[end:])
+    else:
+        RESULTS.write_text(f"# Benchmark results\n\n{measured}\n")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--small", action="store_true", help="tiny sizes: checks the benchmark code, not speed")
@@ -62,7 +73,7 @@ def main() -> int:
     output = table(bench.rows)
     print(output)
     if args.write:
-        RESULTS.write_text(f"# Benchmark results\n\n{machine()}\n\n{output}\n")
+        write_results(output)
     return 0
 
 
