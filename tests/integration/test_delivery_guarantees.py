@@ -110,7 +110,8 @@ def test_app_killed_mid_run_loses_nothing(
     azurite: Azurite, sandbox: SandboxProcess, chaos: SandboxControl
 ) -> None:
     tag = f"kill-{uuid.uuid4().hex[:6]}"
-    app = run_app(azurite, sandbox, **APP_SETTINGS)
+    settings = {**APP_SETTINGS, "INQUBA_EVENTS_QUEUE": f"chaos-{tag}"}  # no other app may consume it
+    app = run_app(azurite, sandbox, **settings)
     try:
         locations, accepted = submit(app, tag)
         wait_until(lambda: len(successes(chaos, tag)) >= ITEMS // 4, timeout=300)
@@ -118,7 +119,7 @@ def test_app_killed_mid_run_loses_nothing(
         app.process.kill()
     finally:
         app.client.close()
-    app = run_app(azurite, sandbox, **APP_SETTINGS)
+    app = run_app(azurite, sandbox, **settings)
     try:
         restarted_at = time.time()
         report = check_outcome(app, chaos, azurite, locations, accepted, tag, (killed_at, restarted_at + 15))
@@ -132,7 +133,7 @@ def test_storage_outage_mid_run_loses_nothing(
     azurite: Azurite, sandbox: SandboxProcess, chaos: SandboxControl
 ) -> None:
     tag = f"storage-{uuid.uuid4().hex[:6]}"
-    app = run_app(azurite, sandbox, **APP_SETTINGS)
+    app = run_app(azurite, sandbox, **APP_SETTINGS, INQUBA_EVENTS_QUEUE=f"chaos-{tag}")
     try:
         locations, accepted = submit(app, tag)
         wait_until(lambda: len(successes(chaos, tag)) >= ITEMS // 4, timeout=300)
