@@ -4,11 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.installed
-AZURITE := node_modules/.bin/azurite
+AZURITE := node_modules/.installed
 INFRA_VENV := .venv-infra
 INFRA_STAMP := $(INFRA_VENV)/.installed
 
-.PHONY: run test lint bench bench-smoke bootstrap system-tools clean
+.PHONY: run test lint bench connector bootstrap system-tools clean
 
 run: $(VENV_STAMP) $(AZURITE)
 	$(PY) -m devstack
@@ -21,6 +21,10 @@ test: $(VENV_STAMP) $(AZURITE) $(INFRA_STAMP) system-tools
 bench: $(VENV_STAMP) $(AZURITE)
 	$(PY) -m bench --write
 
+# OpenAPI document and Power Platform connector, generated from the code.
+connector: $(VENV_STAMP)
+	$(PY) -m scripts.generate_api_docs
+
 lint: $(VENV_STAMP)
 	$(PY) -m ruff check .
 
@@ -32,6 +36,7 @@ $(VENV_STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
+# A stamp file: node_modules/.bin/azurite is a symlink, and touching it would touch its target.
 $(AZURITE): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
