@@ -12,6 +12,7 @@ from shared.app_context import get_context
 from shared.health import storage_health
 from shared.http_responses import http_endpoint, json_response
 from shared.inquba_models import EventRequest, TransactionRequest
+from shared.openapi import openapi_json
 from shared.outbound_log import OutboundLogEntry
 from shared.settings import SettingsError, load_settings
 from shared.telemetry import configure_telemetry
@@ -30,6 +31,13 @@ except SettingsError as exc:
 async def health(req: func.HttpRequest) -> func.HttpResponse:
     report = await storage_health((await get_context()).storage)
     return json_response(report, status=200 if report["status"] == "healthy" else 503)
+
+
+@app.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@http_endpoint
+async def openapi_document(req: func.HttpRequest) -> func.HttpResponse:
+    """The OpenAPI document of these routes (shared/openapi.py; exported to docs/openapi.json)."""
+    return func.HttpResponse(openapi_json(app), mimetype="application/json", charset="utf-8")
 
 
 @app.route(route="inquba/token", methods=["POST"])
@@ -136,16 +144,18 @@ async def outbound_logs_list(req: func.HttpRequest) -> func.HttpResponse:
     return await outbound_log_http.list_entries(await get_context(), req)
 
 
+# Azure tries overlapping routes in function-name order (azure-functions-host#9876): outbound_log_page sorts
+# before outbound_log_read, so "page" is never taken for an {id}.
 @app.route(route="outbound-logs/page", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @http_endpoint
-async def outbound_logs_page(req: func.HttpRequest) -> func.HttpResponse:
+async def outbound_log_page(req: func.HttpRequest) -> func.HttpResponse:
     """Static HTML holding no data: it calls the two routes above with the function key from `?code=`."""
     return outbound_log_http.page()
 
 
 @app.route(route="outbound-logs/{id}", methods=["GET"])
 @http_endpoint
-async def outbound_log_entry(req: func.HttpRequest) -> func.HttpResponse:
+async def outbound_log_read(req: func.HttpRequest) -> func.HttpResponse:
     return await outbound_log_http.get_entry(await get_context(), req, req.route_params["id"])
 
 

@@ -7,16 +7,17 @@ document describes what the code does. Limits shared with the handlers live here
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.identifiers import MAX_CUSTOMER_ID_CHARS
 from shared.inquba_models import EventRequest, TransactionRequest
 
 MAX_BATCH_ITEMS = 1000
 MAX_SYNC_CUSTOMERS = 100
 MAX_ASYNC_CUSTOMERS = 10_000
-MAX_CUSTOMER_ID_LENGTH = 256  # an id becomes a Table key (percent-encoded) in the outbound log and request status
+MAX_CUSTOMER_ID_LENGTH = MAX_CUSTOMER_ID_CHARS  # and 500 once percent-encoded: identifiers.customer_id_problem
 MAX_CUSTOMER_NAME_LENGTH = 256
 
 
@@ -41,7 +42,7 @@ class ProblemDetails(BaseModel):
     title: str = Field(description="The HTTP status text.")
     status: int = Field(description="The HTTP status code.")
     detail: str | None = Field(None, description="What went wrong, in a sentence.")
-    errors: list[FieldProblem] | None = Field(None, description="Every bad field (400, 413, 415, 412, 428).")
+    errors: list[FieldProblem] | None = Field(None, description="Every bad field (400, 412, 415, 428).")
 
 
 class UpstreamProblem(ProblemDetails):
@@ -164,7 +165,9 @@ class Customer(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    id: str = Field(max_length=MAX_CUSTOMER_ID_LENGTH, description="The customer's id (source field `id`).")
+    id: str = Field(max_length=MAX_CUSTOMER_ID_LENGTH,
+                    description="The customer's id (source field `id`); at most 500 characters once "
+                                "percent-encoded as UTF-8.")
     name: str | None = Field(None, max_length=MAX_CUSTOMER_NAME_LENGTH,
                              description="A display name for the outbound log; not sent.")
     attributes: dict[str, Any] | None = Field(None, description="Profile attributes and identifiers by source name.")
@@ -241,20 +244,29 @@ class ResumeResponse(ApiModel):
 # --- Outbound log -------------------------------------------------------------------------------------------------
 
 
-class LogQueryParameters(ApiModel):
-    """Query parameters of GET /outbound-logs (parsed by shared/outbound_log_query.parse_query)."""
+Blank = Annotated[str, Field(pattern=r"^\s*$")]
 
-    identifier: str | None = Field(None, max_length=256, description="Entries of this request identifier.")
-    customer_id: str | None = Field(None, alias="customerId", max_length=256,
-                                    description="Entries of this customer (batched Insider requests included).")
-    error: str | None = Field(None, max_length=500, description="Entries whose error contains this text.")
-    status_code: str | None = Field(None, alias="statusCode", pattern=r"^\s*([1-5]\d\d|[1-5][xX][xX]|[Nn][Oo][Nn][Ee])\s*$",
+
+class LogQueryParameters(ApiModel):
+    """Query parameters of GET /outbound-logs (parsed by shared/outbound_log_query.parse_query).
+
+    A parameter given empty is absent, so the patterns take blanks too.
+    """
+
+    # Lengths are checked after surrounding spaces are stripped, which JSON Schema cannot say: in descriptions.
+    identifier: str | None = Field(None, description="Entries of this request identifier (at most 256 characters).")
+    customer_id: str | None = Field(None, alias="customerId", description="Entries of this customer, batched "
+                                    "Insider requests included (at most 256 characters).")
+    error: str | None = Field(None, description="Entries whose error contains this text (at most 500 characters).")
+    status_code: str | None = Field(None, alias="statusCode",
+                                    pattern=r"^\s*([1-5][0-9][0-9]|[1-5][xX][xX]|[Nn][Oo][Nn][Ee])?\s*$",
                                     description="A status code (404), a class (5xx) or none (no response).")
-    target: str | None = Field(None, pattern=r"^\s*([Ii][Nn][Qq][Uu][Bb][Aa]|[Ii][Nn][Ss][Ii][Dd][Ee][Rr])\s*$",
+    target: str | None = Field(None, pattern=r"^\s*([Ii][Nn][Qq][Uu][Bb][Aa]|[Ii][Nn][Ss][Ii][Dd][Ee][Rr])?\s*$",
                                description="inquba or insider.")
     from_: str | None = Field(None, alias="from", description="Entries at or after this ISO 8601 time.")
     to: str | None = Field(None, description="Entries at or before this ISO 8601 time.")
-    limit: int | None = Field(None, ge=1, le=200, description="Entries per page, 1 to 200 (50).")
+    limit: Annotated[int, Field(ge=1, le=200)] | Blank | None = Field(None, description="Entries per page, 1 to 200 "
+                                                                                       "(50).")
     continuation_token: str | None = Field(None, alias="continuationToken",
                                            description="The continuationToken of the previous page.")
 

@@ -11,8 +11,9 @@ from urllib.parse import quote
 
 import azure.functions as func
 
+from shared.api_models import MAX_BATCH_ITEMS, BatchAccepted, DeliveryStatus, ReplayAccepted, RequestStatus
 from shared.app_context import AppContext
-from shared.http_responses import json_response
+from shared.http_responses import model_response
 from shared.identifiers import is_valid_identifier, new_identifier
 from shared.inquba_models import ItemKind
 from shared.inquba_queue import MODELS, as_payload, enqueue, replay
@@ -20,7 +21,6 @@ from shared.problems import FieldError, Problem, bad_request, not_found
 from shared.queue_messages import InqubaQueueMessage
 from shared.request_parsing import parse_model, read_json
 
-MAX_BATCH_ITEMS = 1000
 MAX_ITEM_CHARS = 30_000  # one item travels as one queue message (64 KiB, base64) and one table property
 MAX_ERRORS_REPORTED = 100
 POLL_AFTER_SECONDS = 5
@@ -86,7 +86,8 @@ async def submit(ctx: AppContext, req: func.HttpRequest, kind: ItemKind) -> func
     body_out: dict[str, object] = {"batchId": batch_id, "accepted": len(identifiers), "identifiers": identifiers}
     if not_enqueued:
         body_out["notEnqueued"] = not_enqueued
-    return json_response(
+    return model_response(
+        BatchAccepted,
         body_out,
         status=202,
         headers={"Location": status_location(req, batch_id), "Retry-After": str(POLL_AFTER_SECONDS)},
@@ -102,10 +103,11 @@ async def status(ctx: AppContext, req: func.HttpRequest, request_id: str) -> fun
         record = await ctx.deliveries.get(request_id)
         if record is None:
             raise not_found(f"no batch or delivery with id {request_id}")
-        return json_response({"identifier": request_id, "kind": record.kind, **record.as_api()})
+        return model_response(DeliveryStatus, {"identifier": request_id, "kind": record.kind, **record.as_api()})
     body = {"batchId": view.batch_id, "kind": view.kind, "total": len(view.items), "counts": view.counts}
     if not view.complete:
-        return json_response(
+        return model_response(
+            RequestStatus,
             {**body, "status": "running"},
             status=202,
             headers={"Location": status_location(req, request_id), "Retry-After": str(POLL_AFTER_SECONDS)},
@@ -113,17 +115,20 @@ async def status(ctx: AppContext, req: func.HttpRequest, request_id: str) -> fun
     items = [item.as_api() for item in view.items]
     if view.kind == "insider":  # an Insider request tracks customers, not identifiers
         items = [{"customerId": item.pop("identifier"), **item} for item in items]
-    return json_response({**body, "status": "completed", "items": items})
+    return model_response(RequestStatus, {**body, "status": "completed", "items": items})
 
 
 async def replay_failed(ctx: AppContext, req: func.HttpRequest, batch_id: str) -> func.HttpResponse:
+    if not is_valid_identifier(batch_id):
+        raise bad_request("not a batch id", [FieldError("batchId", "is not a valid id")])
     identifier = req.params.get("identifier") or None
     if identifier is not None and not is_valid_identifier(identifier):
         raise bad_request("invalid identifier", [FieldError("identifier", "is not a valid identifier")])
     replayed = await replay(ctx, batch_id, identifier)
     if replayed is None:
         raise not_found(f"no batch with id {batch_id}")
-    return json_response(
+    return model_response(
+        ReplayAccepted,
         {"batchId": batch_id, "replayed": len(replayed), "identifiers": replayed},
         status=202,
         headers={"Location": status_location(req, batch_id), "Retry-After": str(POLL_AFTER_SECONDS)},

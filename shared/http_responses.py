@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import azure.functions as func
+from pydantic import BaseModel
 
 from shared.problems import PROBLEM_MEDIA_TYPE, Problem
 from shared.settings import SettingsError
@@ -31,6 +32,17 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
         mimetype="application/json",
         charset="utf-8",
     )
+
+
+def model_response(
+    model: type[BaseModel], body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
+) -> func.HttpResponse:
+    """`body` (keys as on the wire) checked against its documented model and answered as JSON.
+
+    Only the keys given are answered (`exclude_unset`), so an optional key stays absent rather than null.
+    """
+    shaped = model.model_validate(body).model_dump(mode="json", by_alias=True, exclude_unset=True)
+    return json_response(shaped, status=status, headers=headers)
 
 
 def problem_response(problem: Problem) -> func.HttpResponse:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +29,9 @@ class InqubaConnection:
 
     @property
     def cache_key(self) -> str:
-        return cache_key(self.token_url, self.username, self.client_id)
+        """Secrets are part of the key (hashed): a wrong password must not be answered a cached token."""
+        secrets = hashlib.sha256(f"{self.password}\n{self.client_secret}".encode()).hexdigest()
+        return cache_key(self.token_url, self.username, f"{self.client_id}\n{secrets}")
 
     def __repr__(self) -> str:
         return f"InqubaConnection(token_url={self.token_url!r}, tenant={self.tenant!r})"

@@ -8,10 +8,10 @@ import azure.functions as func
 
 from shared.app_context import AppContext
 from shared.delivery_records import DeliveryRecord
-from shared.http_responses import json_response
+from shared.http_responses import model_response
 from shared.identifiers import new_identifier
 from shared.inquba_client import InqubaConnection
-from shared.inquba_models import EventRequest, TokenRequest, TransactionRequest
+from shared.inquba_models import EventRequest, PublishResponse, TokenRequest, TokenResponse, TransactionRequest
 from shared.inquba_publishing import UpstreamFailure, iso_utc, item_kind
 from shared.problems import FieldError, Problem, bad_request
 from shared.request_parsing import parse_body, parse_model, read_json
@@ -52,7 +52,8 @@ async def publish(
     if item.identifier:  # a caller retrying with its own identifier gets the first answer, not a second send
         record = await ctx.deliveries.get(identifier)
         if record is not None and record.status == "delivered":
-            return json_response(
+            return model_response(
+                PublishResponse,
                 {"identifier": identifier, "status": "delivered", "upstreamStatus": record.upstream_status,
                  "upstreamBody": record.upstream_body or "", "responseTimeSeconds": 0.0},
                 headers={"x-identifier": identifier, "x-duplicate": "true"},
@@ -66,7 +67,8 @@ async def publish(
             DeliveryRecord(identifier, "delivered", kind, outcome.upstream_status, outcome.upstream_body, None,
                            outcome.attempts)
         )
-    return json_response(
+    return model_response(
+        PublishResponse,
         {
             "identifier": identifier,
             "status": "delivered",
@@ -119,7 +121,8 @@ async def token(ctx: AppContext, req: func.HttpRequest) -> func.HttpResponse:
         tok, cached = await ctx.inquba.token(connection)
     except UpstreamFailure as failure:
         raise upstream_problem(failure, None) from None
-    return json_response(
+    return model_response(
+        TokenResponse,
         {
             "accessToken": tok.access_token,
             "tokenType": "Bearer",

@@ -16,7 +16,7 @@ from pydantic import (
     field_validator,
 )
 
-from shared.identifiers import IDENTIFIER_PATTERN
+from shared.identifiers import IDENTIFIER_PATTERN, MAX_CUSTOMER_ID_CHARS, customer_id_problem
 
 MAX_ATTRIBUTES = 200
 MAX_CODE_LENGTH = 200
@@ -78,11 +78,19 @@ class _ItemBase(BaseModel):
         default_factory=list,
         description='Attributes as [{"code", "value"}] or as a {"code": value} map.',
     )
-    customer_id: str | None = Field(None, alias="customerId", min_length=1, max_length=256)
+    customer_id: str | None = Field(None, alias="customerId", min_length=1, max_length=MAX_CUSTOMER_ID_CHARS)
     customer_name: str | None = Field(None, alias="customerName", max_length=256)
     identifier: str | None = Field(
         None, pattern=IDENTIFIER_PATTERN, description="Your correlation id; generated (a ULID) when absent."
     )
+
+    @field_validator("customer_id")
+    @classmethod
+    def _key_sized(cls, value: str | None) -> str | None:
+        problem = None if value is None else customer_id_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @field_validator("attributes")
     @classmethod

@@ -3,23 +3,35 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import azure.functions as func
 
+from shared.api_models import (
+    MAX_ASYNC_CUSTOMERS,
+    MAX_CUSTOMER_NAME_LENGTH,
+    MAX_SYNC_CUSTOMERS,
+    InsiderSyncAccepted,
+    InsiderSyncResponse,
+    PreviewResponse,
+    ResumeResponse,
+)
 from shared.app_context import AppContext
 from shared.batch_http import POLL_AFTER_SECONDS, status_location
-from shared.http_responses import json_response
-from shared.identifiers import new_identifier
-from shared.insider_mapping import MappingInvalid, RejectedCustomer, load_mapping
+from shared.http_responses import json_response, model_response
+from shared.identifiers import customer_id_problem, new_identifier
+from shared.insider_mapping import CompiledMapping, MappingInvalid, RejectedCustomer, load_mapping
 from shared.insider_queue import MAX_CUSTOMERS_PER_MESSAGE, QUEUE_SETTING, SyncMessage
 from shared.insider_upsert import build_upsert_body, pack_users
 from shared.mapping_store import MappingConflict
 from shared.problems import FieldError, Problem, bad_request
 from shared.request_parsing import read_json
 
-MAX_SYNC_CUSTOMERS = 100
-MAX_ASYNC_CUSTOMERS = 10_000
+IF_MATCH = re.compile(r'\*|(W/)?"[\x21\x23-\x7E]{0,250}"')  # one entity tag (RFC 9110), or *
+MAX_ERRORS_REPORTED = 100
+# A mapping has tens of rows; this bounds the time one takes to compile (about 0.4 s) and its error list.
+MAX_MAPPING_CHARS = 262_144
 MAX_CUSTOMER_CHARS = 30_000  # a customer is stored as one table property while its request is tracked
 
 
@@ -36,12 +48,34 @@ def customers_from(body: Any, limit: int) -> list[Any]:
     if not 1 <= len(customers) <= limit:
         raise bad_request(f"send 1 to {limit} customers",
                           [FieldError("customers", f"must hold 1 to {limit} customers, got {len(customers)}")])
+    errors = []  # ids and names become Table keys and properties: bounded here, for every mode
+    for index, customer in enumerate(customers):
+        if not isinstance(customer, dict):
+            continue  # answered per customer as rejected
+        prefix = f"customers[{index}]." if "customers" in body else ""
+        customer_id, name = customer.get("id"), customer.get("name")
+        if isinstance(customer_id, str) and (problem := customer_id_problem(customer_id)):
+            errors.append(FieldError(prefix + "id", problem))
+        if isinstance(name, str) and len(name) > MAX_CUSTOMER_NAME_LENGTH:
+            errors.append(FieldError(prefix + "name", f"must be at most {MAX_CUSTOMER_NAME_LENGTH} characters"))
+    if errors:
+        raise bad_request(f"{len(errors)} problem(s) in the customers", errors[:100])
     return customers
 
 
 def _mapping_problem(exc: MappingInvalid, prefix: str = "") -> Problem:
-    errors = [FieldError(prefix + (e["path"] or "/"), e["message"]) for e in exc.errors]
-    return bad_request(f"the mapping has {len(errors)} problem(s)", errors)
+    errors = [FieldError(prefix + (e["path"] or "/"), e["message"]) for e in exc.errors[:MAX_ERRORS_REPORTED]]
+    shown = "" if len(exc.errors) <= MAX_ERRORS_REPORTED else f"; the first {MAX_ERRORS_REPORTED} are listed"
+    return bad_request(f"the mapping has {len(exc.errors)} problem(s){shown}", errors)
+
+
+def _load_bounded(document: Any, field: str) -> CompiledMapping:
+    """`load_mapping`, for documents of a mapping's size: a bigger one is refused before compiling it."""
+    size = len(json.dumps(document, ensure_ascii=False))
+    if size > MAX_MAPPING_CHARS:
+        raise bad_request("the mapping is too large", [FieldError(
+            field, f"is {size:,} characters as JSON; a mapping is at most {MAX_MAPPING_CHARS:,}")])
+    return load_mapping(document)
 
 
 async def get_mapping(ctx: AppContext) -> func.HttpResponse:
@@ -54,11 +88,14 @@ async def put_mapping(ctx: AppContext, req: func.HttpRequest) -> func.HttpRespon
     if not if_match:
         raise Problem(428, "Precondition Required", "send If-Match with the ETag from GET /api/insider/mapping",
                       errors=[FieldError("If-Match", "is required")])
+    if not IF_MATCH.fullmatch(if_match):  # e.g. a list of ETags: Blob storage refuses it (it would be a 500)
+        raise bad_request("If-Match must be one ETag", [FieldError("If-Match", "must be the ETag (\"...\") that "
+                                                                               "GET /api/insider/mapping answered")])
     document = read_json(req, ctx.settings.max_request_body_bytes, exact_numbers=False)
     if not isinstance(document, dict):
         raise bad_request("the mapping must be a JSON object", [FieldError("body", "must be a JSON object")])
     try:
-        canonical = load_mapping(document).to_document()
+        canonical = _load_bounded(document, "body").to_document()
     except MappingInvalid as exc:
         raise _mapping_problem(exc) from None
     try:
@@ -75,7 +112,7 @@ async def preview(ctx: AppContext, req: func.HttpRequest) -> func.HttpResponse:
     customers = customers_from(body, MAX_ASYNC_CUSTOMERS)
     if isinstance(body, dict) and "mapping" in body:
         try:
-            mapping = load_mapping(body["mapping"])
+            mapping = _load_bounded(body["mapping"], "mapping")
         except MappingInvalid as exc:
             raise _mapping_problem(exc, "mapping") from None
     else:
@@ -91,7 +128,7 @@ async def preview(ctx: AppContext, req: func.HttpRequest) -> func.HttpResponse:
                             "warnings": outcome.warnings})
     packs = pack_users(users, skip_hook=mapping.skip_hook)
     requests = [build_upsert_body(mapping, [users[i] for i in pack]) for pack in packs]
-    return json_response({"requests": requests, "results": results})
+    return model_response(PreviewResponse, {"requests": requests, "results": results})
 
 
 async def sync(ctx: AppContext, req: func.HttpRequest) -> func.HttpResponse:
@@ -109,7 +146,7 @@ async def sync(ctx: AppContext, req: func.HttpRequest) -> func.HttpResponse:
     if outcome.paused:
         raise Problem(503, "Service Unavailable", outcome.paused, extra=body,
                       headers={"Retry-After": str(60), "x-identifier": identifier})
-    return json_response(body, headers={"x-identifier": identifier})
+    return model_response(InsiderSyncResponse, body, headers={"x-identifier": identifier})
 
 
 async def _sync_async(ctx: AppContext, req: func.HttpRequest) -> func.HttpResponse:
@@ -135,7 +172,8 @@ async def _sync_async(ctx: AppContext, req: func.HttpRequest) -> func.HttpRespon
     for start in range(0, len(customers), MAX_CUSTOMERS_PER_MESSAGE):
         chunk = customers[start : start + MAX_CUSTOMERS_PER_MESSAGE]
         await queue.send_message(SyncMessage(chunk, request_id).to_text(), time_to_live=-1)
-    return json_response(
+    return model_response(
+        InsiderSyncAccepted,
         {"requestId": request_id, "accepted": len(customers)},
         status=202,
         headers={"Location": status_location(req, request_id), "Retry-After": str(POLL_AFTER_SECONDS)},
@@ -144,4 +182,4 @@ async def _sync_async(ctx: AppContext, req: func.HttpRequest) -> func.HttpRespon
 
 async def resume(ctx: AppContext) -> func.HttpResponse:
     lifted = await ctx.insider_syncer().pause.resume()
-    return json_response({"resumed": lifted})
+    return model_response(ResumeResponse, {"resumed": lifted})

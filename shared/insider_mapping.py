@@ -327,7 +327,8 @@ def _semantic_problems(document: Any) -> list[tuple[tuple[Any, ...], str]]:
         insider = event.get("insider")
         required = REQUIRED_EVENT_PARAMS.get(insider) if isinstance(insider, str) else None
         if required:
-            mapped = {row.get("insider") for _, row in param_rows if row.get("custom") is not True}
+            mapped = {row.get("insider") for _, row in param_rows  # an invalid row's name may be any JSON
+                      if row.get("custom") is not True and isinstance(row.get("insider"), str)}
             missing = [name for name in required if name not in mapped]
             if missing:
                 problems.append(

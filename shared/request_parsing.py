@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -13,6 +14,7 @@ from shared.problems import FieldError, Problem, bad_request
 
 M = TypeVar("M", bound=BaseModel)
 MAX_JSON_DEPTH = 32
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _MESSAGES = {
     "missing": "is required",
     "extra_forbidden": "is not a known field",
@@ -38,17 +40,24 @@ def field_errors(exc: ValidationError, prefix: str = "") -> list[FieldError]:
     return errors
 
 
-def _depth(value: Any) -> int:
-    """Nesting depth of a parsed JSON value, without recursion."""
-    deepest, stack = 0, [(value, 1)]
+def _inspect(value: Any) -> tuple[int, bool]:
+    """Nesting depth of a parsed JSON value, and whether a string or key holds a lone surrogate; no recursion.
+
+    JSON may escape half a UTF-16 pair (`"\\ud800"`): it parses, but no UTF-8 text can hold it, so every later
+    encode (Table keys, blobs, upsert bodies, the answer itself) would fail.
+    """
+    deepest, lone, stack = 0, False, [(value, 1)]
     while stack:
         item, depth = stack.pop()
         deepest = max(deepest, depth)
-        if isinstance(item, dict):
+        if isinstance(item, str):
+            lone = lone or (not item.isascii() and _SURROGATE.search(item) is not None)
+        elif isinstance(item, dict):
+            lone = lone or any(not k.isascii() and _SURROGATE.search(k) is not None for k in item)
             stack.extend((v, depth + 1) for v in item.values())
         elif isinstance(item, list):
             stack.extend((v, depth + 1) for v in item)
-    return deepest
+    return deepest, lone
 
 
 def read_json(req: func.HttpRequest, max_bytes: int, *, exact_numbers: bool = True) -> Any:
@@ -72,9 +81,13 @@ def read_json(req: func.HttpRequest, max_bytes: int, *, exact_numbers: bool = Tr
         raise bad_request("the body is nested too deeply", [FieldError("body", "is nested too deeply")]) from None
     except ValueError as exc:
         raise bad_request("the body is not valid JSON", [FieldError("body", f"invalid JSON: {exc}")]) from None
-    if _depth(value) > MAX_JSON_DEPTH:
+    depth, lone_surrogate = _inspect(value)
+    if depth > MAX_JSON_DEPTH:
         raise bad_request("the body is nested too deeply",
                           [FieldError("body", f"is nested more than {MAX_JSON_DEPTH} levels deep")])
+    if lone_surrogate:
+        raise bad_request("the body is not valid Unicode",
+                          [FieldError("body", "has a \\u escape of half a surrogate pair (\\ud800-\\udfff)")])
     return value
 
 

@@ -1,0 +1,1 @@
+"""Project scripts (deploy.sh, generate_api_docs.py)."""

@@ -1,0 +1,290 @@
+"""Fuzz the running app from its own OpenAPI document (schemathesis, fixed seed, bounded examples).
+
+The app runs in the local runner on Azurite against the sandbox, with storage names of its own so the
+fuzz's batches, mappings and log entries stay out of the other tests' way. For every operation it sends
+positive examples (valid by the document) and negative ones (invalid), then requires: no 5xx, every
+error `application/problem+json` with the RFC 9457 members (and `errors: [{field, message}]` on 400),
+and the documented status codes, content types, headers and response schemas (schemathesis' conformance
+checks); negative examples must be rejected with a 4xx. Statistics are printed and written to
+test-artifacts/fuzz-stats.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import hypothesis
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase
+from schemathesis import GenerationMode, checks
+from schemathesis.core.failures import FailureGroup
+
+from devstack.azurite import Azurite
+from sandbox.client import SandboxControl
+from sandbox.process import SandboxProcess
+from tests.integration.conftest import (
+    CANARY_CLIENT_SECRET,
+    CANARY_PASSWORD,
+    FUNCTION_KEY,
+    TENANTS,
+    RunningApp,
+    run_app,
+)
+
+# Fixed by default; FUZZ_SEED / FUZZ_SCALE explore further (FUZZ_SCALE=4: four times the examples).
+SEED = int(os.environ.get("FUZZ_SEED", "20260124"))
+SCALE = float(os.environ.get("FUZZ_SCALE", "1"))
+EXAMPLES = {GenerationMode.POSITIVE: round(40 * SCALE), GenerationMode.NEGATIVE: round(25 * SCALE)}
+KEY = {"x-functions-key": FUNCTION_KEY}
+# Storage of its own: queues, tables and containers no other test reads.
+FUZZ_STORAGE = {
+    "INQUBA_EVENTS_QUEUE": "fuzz-inquba-events",
+    "INQUBA_TRANSACTIONS_QUEUE": "fuzz-inquba-transactions",
+    "INSIDER_SYNC_QUEUE": "fuzz-insider-sync",
+    "OUTBOUND_LOG_RETRY_QUEUE": "fuzz-outbound-log-retry",
+    "OUTBOUND_LOG_TABLE": "fuzzoutboundlog",
+    "DELIVERY_TABLE": "fuzzdeliveries",
+    "BATCH_TABLE": "fuzzbatchitems",
+    "TOKEN_CACHE_CONTAINER": "fuzz-token-cache",
+    "INSIDER_MAPPING_CONTAINER": "fuzz-insider-mapping",
+}
+# Customers are validated by the mapping and answered per customer (`rejected`), never as a 400: a
+# customer that breaks the documented Customer schema is a 200 by design, so negative examples of these
+# two operations are checked for everything but "invalid data is rejected".
+PER_CUSTOMER_VALIDATION = {"SyncInsiderCustomers", "PreviewInsiderUpsert"}
+CONFORMANCE = ["not_a_server_error", "status_code_conformance", "content_type_conformance",
+               "response_headers_conformance", "response_schema_conformance"]
+
+
+@pytest.fixture(scope="module")
+def fuzz_app(azurite: Azurite, sandbox: SandboxProcess) -> Iterator[RunningApp]:
+    running = run_app(azurite, sandbox, **FUZZ_STORAGE)
+    try:
+        yield running
+    finally:
+        running.client.close()
+        running.process.stop()
+
+
+def problem_failures(operation: dict[str, Any], response: schemathesis.Response) -> list[str]:
+    """An error must be problem+json with type, title and status (and field errors on a 400)."""
+    status = str(response.status_code)
+    documented = operation["responses"].get(status, {}).get("content", {})
+    if response.status_code < 400 or (documented and "application/problem+json" not in documented):
+        return []  # a success, or an error documented with another media type (health's 503 report)
+    values = {k.lower(): v for k, v in response.headers.items()}.get("content-type") or [""]
+    media_type = (values[0] if isinstance(values, list) else values).split(";")[0].strip()
+    if media_type != "application/problem+json":
+        return [f"{status} answered as {media_type or 'no content type'}, not application/problem+json"]
+    body = response.json()
+    failures = [f"{status} problem lacks {key}" for key in ("type", "title", "status") if key not in body]
+    if body.get("status") != response.status_code:
+        failures.append(f"{status} problem says status {body.get('status')}")
+    if response.status_code == 400:
+        errors = body.get("errors")
+        if not errors or not all(isinstance(e, dict) and {"field", "message"} <= set(e) for e in errors):
+            failures.append("400 problem without errors: [{field, message}]")
+    return failures
+
+
+@dataclass
+class Fuzzer:
+    base_url: str
+    session: requests.Session = field(default_factory=requests.Session)
+    examples: Counter[str] = field(default_factory=Counter)
+    statuses: dict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
+    failures: dict[tuple[str, str], list[str]] = field(default_factory=lambda: defaultdict(list))
+    skipped: Counter[str] = field(default_factory=Counter)
+    unrouted: Counter[str] = field(default_factory=Counter)
+
+    def fuzz(self, operation: Any, raw: dict[str, Any], mode: GenerationMode, count: int) -> None:
+        """`count` examples of one operation in one mode; failures are collected, not raised."""
+        label = f"{operation.method.upper()} {operation.path}"
+        names = CONFORMANCE + (["negative_data_rejection"] if mode is GenerationMode.NEGATIVE
+                               and raw["operationId"] not in PER_CUSTOMER_VALIDATION else [])
+        selected = [getattr(checks, name) for name in names]
+
+        @hypothesis.seed(SEED)
+        @hypothesis.settings(max_examples=count, database=None, deadline=None, phases=[Phase.generate],
+                             suppress_health_check=list(HealthCheck))
+        @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
+        def run(case: schemathesis.Case) -> None:
+            try:
+                response = case.call(base_url=self.base_url, session=self.session, headers=KEY, timeout=60)
+            except (requests.exceptions.InvalidHeader, requests.exceptions.InvalidURL, UnicodeError):
+                self.skipped[f"{label} ({mode.value}): not sendable over HTTP"] += 1
+                return
+            self.examples[f"{label} ({mode.value})"] += 1
+            self.statuses[label][response.status_code] += 1
+            if response.status_code == 404 and response.content in (b"", b"404: Not Found"):
+                # No route matched, so the host answered: a generated path parameter with "/" in it, or (the
+                # local runner's aiohttp) a control character such as a newline in the path.
+                self.unrouted[label] += 1
+                return
+            found = problem_failures(raw, response)
+            try:
+                case.validate_response(response, checks=selected, headers=KEY,
+                                       transport_kwargs={"base_url": self.base_url, "headers": KEY})
+            except FailureGroup as group:
+                found += [f"{failure.title}: {failure.message}"[:400] for failure in group.exceptions]
+            for failure in found:
+                reproductions = self.failures[(label, failure.splitlines()[0][:200])]
+                if len(reproductions) < 2:
+                    reproductions.append(case.as_curl_command(headers=KEY, base_url=self.base_url)[:1500])
+
+        try:
+            run()
+        except (hypothesis.errors.Unsatisfiable, hypothesis.errors.FailedHealthCheck) as exc:
+            self.skipped[f"{label} ({mode.value}): {type(exc).__name__}"] += 1
+
+
+def test_fuzz_the_running_app(fuzz_app: RunningApp, upstream: SandboxControl, artifacts_dir: Path,
+                              capsys: pytest.CaptureFixture[str]) -> None:
+    upstream.configure(latency_ms=0, error_rates={}, timeout_rate=0, rate_limit_per_minute=None)  # answer at once
+    document = fuzz_app.client.get("/api/openapi.json").json()
+    schema = schemathesis.openapi.from_dict(document)
+    fuzzer = Fuzzer(f"{fuzz_app.process.base_url}/api")
+    started = time.monotonic()
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        raw = document["paths"][operation.path][operation.method.lower()]
+        for mode, count in EXAMPLES.items():
+            fuzzer.fuzz(operation, raw, mode, count)
+
+    elapsed = time.monotonic() - started
+    failures = fuzzer.failures
+    stats = {
+        "seed": SEED,
+        "operations": len(fuzzer.statuses),
+        "examples": sum(fuzzer.examples.values()),
+        "failures": sum(len(v) for v in failures.values()),
+        "distinct_failures": len(failures),
+        "seconds": round(elapsed, 1),
+        "per_operation": {label: dict(sorted(c.items())) for label, c in sorted(fuzzer.statuses.items())},
+        "examples_per_operation_and_mode": dict(sorted(fuzzer.examples.items())),
+        "skipped": dict(fuzzer.skipped),
+        "unrouted_404s": dict(fuzzer.unrouted),
+        "failures_found": [{"operation": op, "failure": f, "reproduce": r} for (op, f), r in failures.items()],
+    }
+    (artifacts_dir / "fuzz-stats.json").write_text(json.dumps(stats, indent=2))
+    with capsys.disabled():
+        print(f"\nschemathesis fuzz (seed {SEED}): {stats['operations']} operations, {stats['examples']} examples, "
+              f"{stats['distinct_failures']} distinct failures, {elapsed:.0f} s")
+        for label, counter in stats["per_operation"].items():
+            print(f"  {label:45} {sum(counter.values()):4} examples  statuses {counter}")
+    tracebacks = re.findall(r"ERROR +shared\.http_responses: unhandled error.*?\n(?=\S+ \S+ +INFO|\Z)",
+                            fuzz_app.output, flags=re.S)
+    assert not failures, "fuzzing found:\n" + "\n\n".join(
+        f"{op}: {failure}\n  " + "\n  ".join(reproductions) for (op, failure), reproductions in failures.items()
+    ) + "\n\nThe app's tracebacks:\n" + "\n".join(t[-3000:] for t in tracebacks[:5])
+
+
+class Caller:
+    """Explicit cases (schemathesis `operation.Case`) through the same checks as the fuzz: the answers a
+    generator cannot reach on its own (a stored mapping's ETag, a finished batch, upstream failures)."""
+
+    def __init__(self, app: RunningApp, document: dict[str, Any]) -> None:
+        self.document = document
+        self.schema = schemathesis.openapi.from_dict(document)
+        self.base_url = f"{app.process.base_url}/api"
+        self.checked: Counter[str] = Counter()
+
+    def __call__(self, method: str, path: str, expect: int | tuple[int, ...], **case: Any) -> schemathesis.Response:
+        operation = self.schema[path][method]
+        response = operation.Case(**case).call(base_url=self.base_url, headers=KEY, timeout=60)
+        expected = expect if isinstance(expect, tuple) else (expect,)
+        assert response.status_code in expected, f"{method} {path}: {response.status_code} {response.text[:500]}"
+        raw = self.document["paths"][path][method.lower()]
+        found = problem_failures(raw, response)
+        try:
+            names = [n for n in CONFORMANCE if max(expected) < 500 or n != "not_a_server_error"]  # 502-504 on purpose
+            operation.Case(**case).validate_response(response, checks=[getattr(checks, n) for n in names],
+                                                     headers=KEY)
+        except FailureGroup as group:
+            found += [f"{failure.title}: {failure.message}"[:400] for failure in group.exceptions]
+        assert not found, f"{method} {path} -> {response.status_code}: {found}"
+        self.checked[f"{method} {path} {response.status_code}"] += 1
+        return response
+
+    def poll(self, location: str, timeout: float = 60.0) -> schemathesis.Response:
+        """Follow a 202's Location like the HTTP action does, checking every answer, until the 200."""
+        request_id = location.split("?")[0].rsplit("/", 1)[-1]
+        deadline = time.monotonic() + timeout
+        while True:
+            answer = self("GET", "/requests/{requestId}", (200, 202), path_parameters={"requestId": request_id})
+            if answer.status_code == 200:
+                return answer
+            assert time.monotonic() < deadline, f"request {request_id} still running after {timeout} s"
+            time.sleep(0.3)
+
+
+def test_documented_answers_beyond_the_generator(fuzz_app: RunningApp, upstream: SandboxControl) -> None:
+    """Success paths that need state, and every documented upstream failure, checked against the document."""
+    call = Caller(fuzz_app, fuzz_app.client.get("/api/openapi.json").json())
+    event = {"eventDefinitionCode": "WELCOME_SMS", "attributes": {"CustomerId": "c-1"}, "customerId": "c-1"}
+
+    call("GET", "/health", 200)
+    mapping = call("GET", "/insider/mapping", 200)
+    stored = call("PUT", "/insider/mapping", 200, headers={"If-Match": mapping.headers["etag"][0]},
+                  body=mapping.json(), media_type="application/json")
+    call("PUT", "/insider/mapping", 412, headers={"If-Match": mapping.headers["etag"][0]}, body=stored.json(),
+         media_type="application/json")
+
+    identifier = f"fuzz-{time.time_ns()}"
+    call("POST", "/inquba/events", 200, body={**event, "identifier": identifier}, media_type="application/json")
+    duplicate = call("POST", "/inquba/events", 200, body={**event, "identifier": identifier},
+                     media_type="application/json")
+    assert duplicate.headers["x-duplicate"] == ["true"]
+    call("POST", "/inquba/token", 200)
+    connector = {"tenantName": "sandbox", "hostUrl": "sandbox.inqubacx.com", **{
+        "username": TENANTS["sandbox"]["username"], "password": CANARY_PASSWORD,
+        "clientId": TENANTS["sandbox"]["client_id"], "clientSecret": CANARY_CLIENT_SECRET}}
+    call("POST", "/inquba/token", 200, body=connector, media_type="application/json")
+    call("POST", "/inquba/token", 502, body={**connector, "password": "wrong"}, media_type="application/json")
+
+    accepted = call("POST", "/inquba/events/batch", 202, body={"events": [event, event]},
+                    media_type="application/json")
+    done = call.poll(accepted.headers["location"][0])
+    call("GET", "/requests/{requestId}", 200, path_parameters={"requestId": identifier})  # a delivery record
+    call("POST", "/requests/{batchId}/replay", 202, path_parameters={"batchId": done.json()["batchId"]})
+
+    customers = {"customers": [{"id": "fuzz-c1", "attributes": {"email": "ada@example.com", "first_name": "Ada"}}]}
+    call("POST", "/insider/sync", 200, body=customers, media_type="application/json")
+    queued = call("POST", "/insider/sync", 202, query={"mode": "async"}, body=customers,
+                  media_type="application/json")
+    call.poll(queued.headers["location"][0])
+    call("POST", "/insider/mapping/preview", 200, body=customers, media_type="application/json")
+
+    logs = call("GET", "/outbound-logs", 200, query={"customerId": "c-1", "limit": 5}).json()
+    call("GET", "/outbound-logs/{id}", 200, path_parameters={"id": logs["items"][0]["id"]})
+    call("GET", "/outbound-logs/{id}", 200, path_parameters={"id": logs["items"][0]["id"]},
+         query={"customerId": "c-1"})
+
+    upstream.configure(error_rates={"500": 1.0}, error_targets=["inquba-api"])
+    call("POST", "/inquba/events", 502, body=event, media_type="application/json")
+    failing = call("POST", "/inquba/transactions/batch", 202,
+                   body={"transactions": [{"transactionDefinitionCode": "T"}]}, media_type="application/json")
+    dead = call.poll(failing.headers["location"][0])
+    assert dead.json()["items"][0]["status"] == "dead-lettered"
+    upstream.configure(error_rates={"503": 1.0}, retry_after_seconds=30)
+    call("POST", "/inquba/events", 503, body=event, media_type="application/json")
+    upstream.configure(error_rates={}, timeout_rate=1.0, timeout_seconds=5)
+    call("POST", "/inquba/transactions", 504, body={"transactionDefinitionCode": "T"}, media_type="application/json")
+    upstream.configure(timeout_rate=0)
+    call("POST", "/requests/{batchId}/replay", 202, path_parameters={"batchId": dead.json()["batchId"]})
+
+    upstream.configure(insider_api_key="not-the-apps-key")  # Insider answers 403: sending pauses
+    call("POST", "/insider/sync", 503, body=customers, media_type="application/json")
+    upstream.reset()
+    assert call("POST", "/insider/resume", 200).json() == {"resumed": True}
+    print(f"explicit cases checked: {dict(call.checked)}")
