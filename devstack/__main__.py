@@ -6,6 +6,7 @@ import argparse
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 
 from devstack.app_process import DEFAULT_FUNCTION_KEY, ROOT, app_environment, start_app
@@ -19,6 +20,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data-dir", default=str(ROOT / ".local" / "azurite"))
     args = parser.parse_args()
+    # Handlers, not a blocked signal mask: children inherit a mask, and would then never see Ctrl-C.
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
 
     azurite = start_azurite(
         Path(args.data_dir),
@@ -63,7 +68,8 @@ def main() -> int:
             ),
             flush=True,
         )
-        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+        while not stop.wait(1):
+            pass
     except KeyboardInterrupt:
         pass
     finally:
@@ -75,5 +81,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     sys.exit(main())
