@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
+from scripts.generate_api_docs import ROOT
 from shared import api_models, batch_http, inquba_models, insider_http, outbound_log_query, request_parsing
 from shared.identifiers import MAX_CUSTOMER_ID_CHARS, MAX_CUSTOMER_ID_KEY_CHARS
 from tests.integration.conftest import RunningApp
 
-ROOT = Path(__file__).resolve().parents[2]
 JSON = {"content-type": "application/json"}
 LONE_SURROGATE = b'"\\ud800"'
 EMOJI_ID = "\U0001F600" * 100  # 100 characters, 1,200 once percent-encoded: too long for a Table key

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import azure.functions as func
@@ -14,10 +13,10 @@ from openapi_spec_validator.validation import OpenAPIV2SpecValidator, OpenAPIV31
 
 import function_app
 from scripts import generate_api_docs as generator
+from scripts.generate_api_docs import ROOT
 from shared.openapi import OPERATIONS, DocumentationMismatch, build_openapi, http_routes
 from tests.integration.conftest import RunningApp
 
-ROOT = Path(__file__).resolve().parents[2]
 METHODS = {"get", "put", "post", "delete", "patch"}
 
 
