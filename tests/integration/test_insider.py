@@ -181,9 +181,16 @@ def test_a_403_pauses_sending_and_loses_nothing(app: RunningApp, upstream: Sandb
     accepted = app.client.post("/api/insider/sync?mode=async", json=body)
     assert accepted.status_code == 202, accepted.text
     wait_until(lambda: any(r["status"] == 403 for r in upserts(upstream)))
-    paused = app.client.post("/api/insider/sync", json={"customers": [customer(99, tag)]})
-    assert paused.status_code == 503 and "paused" in paused.text
-    assert len(upserts(upstream)) == 1  # no further attempts while paused
+
+    def paused() -> bool:  # the pause is written right after the 403 answer: wait for it to be in force
+        response = app.client.post("/api/insider/sync", json={"customers": [customer(99, tag)]})
+        return response.status_code == 503 and "paused" in response.text
+
+    wait_until(paused)
+    sent = len(upserts(upstream))
+    assert app.client.post("/api/insider/sync", json={"customers": [customer(98, tag)]}).status_code == 503
+    assert len(upserts(upstream)) == sent  # nothing more is sent while paused
+    assert all(r["status"] == 403 for r in upserts(upstream))
 
     upstream.configure(insider_api_key=CANARY_INSIDER_KEY)  # the key is fixed on Insider's side
     assert app.client.post("/api/insider/resume").json() == {"resumed": True}
