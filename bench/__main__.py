@@ -1,6 +1,7 @@
 """`make bench`: every scenario on Azurite and the sandbox, one table of figures with how each was measured.
 
-`python -m bench --small` runs tiny sizes (the smoke run in `make test`); `--only gateway,queue` runs some.
+`python -m bench --small` runs tiny sizes (the smoke run in `make test`); `--only gateway,queue` runs some;
+`--profile DIR` records py-spy flame graphs of the app during the gateway and queue runs.
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ from devstack.azurite import start_azurite
 from sandbox.process import start_sandbox
 
 RESULTS = Path(__file__).with_name("results.md")
+README = Path(__file__).resolve().parent.parent / "README.md"
 
 
-def table(rows: list[Row]) -> str:
-    lines = ["| Figure | This app | The usual way | Ratio | Goal | How it was measured |",
-             "|---|---|---|---|---|---|"]
-    lines += [f"| {r.figure} | {r.app} | {r.usual} | {r.ratio} | {r.goal} | {r.how} |" for r in rows]
+def table(rows: list[Row], how: bool = True) -> str:
+    lines = ["| Figure | This app | The usual way | Ratio | Goal |" + (" How it was measured |" if how else ""),
+             "|---|---|---|---|---|" + ("---|" if how else "")]
+    lines += [f"| {r.figure} | {r.app} | {r.usual} | {r.ratio} | {r.goal} |" + (f" {r.how} |" if how else "")
+              for r in rows]
     return "\n".join(lines)
 
 
@@ -34,22 +37,27 @@ def machine() -> str:
             f"{os.cpu_count()} cores, {platform.machine()}, storage: Azurite (local emulator)")
 
 
-def write_results(output: str) -> None:
-    """Replace the measured part of results.md (between its markers), keeping the analysis below it."""
-    measured = f"<!-- measured -->\nMeasured {machine()}.\n\n{output}\n<!-- /measured -->"
-    if RESULTS.exists() and "<!-- measured -->" in RESULTS.read_text():
-        text = RESULTS.read_text()
-        start, end = text.index("<!-- measured -->"), text.index("<!-- /measured -->") + len("<!-- /measured -->")
-        RESULTS.write_text(text[:start] + measured + text[end:])
-    else:
-        RESULTS.write_text(f"# Benchmark results\n\n{measured}\n")
+def replace_marked(path: Path, marker: str, content: str) -> None:
+    """Replace what lies between `<!-- marker -->` and `<!-- /marker -->` in `path`, keeping the rest."""
+    opening, closing = f"<!-- {marker} -->", f"<!-- /{marker} -->"
+    text = path.read_text() if path.exists() else f"# Benchmark results\n\n{opening}\n{closing}\n"
+    start, end = text.index(opening), text.index(closing) + len(closing)
+    path.write_text(text[:start] + f"{opening}\n{content}\n{closing}" + text[end:])
+
+
+def write_results(rows: list[Row]) -> None:
+    """The table with how each figure was measured into results.md, the figures alone into the README."""
+    replace_marked(RESULTS, "measured", f"Measured {machine()}.\n\n{table(rows)}")
+    replace_marked(README, "bench", f"Measured {machine()}.\n\n{table(rows, how=False)}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--small", action="store_true", help="tiny sizes: checks the benchmark code, not speed")
     parser.add_argument("--only", default="", help="comma-separated scenarios: " + ", ".join(SCENARIOS))
-    parser.add_argument("--write", action="store_true", help=f"write the table to {RESULTS.name}")
+    parser.add_argument("--write", action="store_true", help=f"write the table to {RESULTS.name} and the README")
+    parser.add_argument("--profile", type=Path, metavar="DIR",
+                        help="py-spy flame graphs of the app during the gateway and queue runs, into DIR")
     args = parser.parse_args()
     chosen = [s for s in args.only.split(",") if s] or list(SCENARIOS)
     unknown = set(chosen) - set(SCENARIOS)
@@ -59,7 +67,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-azurite-") as data:
         azurite = start_azurite(Path(data))
         sandbox = start_sandbox(config={"tenants": {"bench": TENANT}})
-        bench = Bench(azurite, sandbox, args.small)
+        bench = Bench(azurite, sandbox, args.small, args.profile)
         try:
             for name in chosen:
                 print(f"running {name} ...", file=sys.stderr, flush=True)
@@ -73,7 +81,7 @@ def main() -> int:
     output = table(bench.rows)
     print(output)
     if args.write:
-        write_results(output)
+        write_results(bench.rows)
     return 0
 
 

@@ -11,6 +11,7 @@ import httpx
 
 from shared.batch_store import BatchStore
 from shared.delivery_records import DeliveryRecords
+from shared.http_transport import UpstreamTransport
 from shared.inquba_client import InqubaConnection
 from shared.inquba_publishing import InqubaPublisher
 from shared.insider_pause import InsiderPause
@@ -48,10 +49,11 @@ class AppContext:
         except BaseException:
             await storage.close()
             raise
+        limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
         http = httpx.AsyncClient(
             timeout=httpx.Timeout(settings.upstream_timeout_seconds, connect=settings.upstream_connect_timeout_seconds),
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
-            transport=transport,
+            limits=limits,
+            transport=transport or UpstreamTransport(limits=limits),
             follow_redirects=False,  # a redirect must never carry credentials to another host
         )
         secrets = []

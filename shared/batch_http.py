@@ -15,8 +15,8 @@ from shared.api_models import MAX_BATCH_ITEMS, BatchAccepted, DeliveryStatus, Re
 from shared.app_context import AppContext
 from shared.http_responses import model_response
 from shared.identifiers import is_valid_identifier, new_identifier
-from shared.inquba_models import ItemKind
-from shared.inquba_queue import MODELS, as_payload, enqueue, replay
+from shared.inquba_models import ITEM_MODELS, ItemKind
+from shared.inquba_queue import as_payload, enqueue, replay
 from shared.problems import FieldError, Problem, bad_request, not_found
 from shared.queue_messages import InqubaQueueMessage
 from shared.request_parsing import parse_model, read_json
@@ -47,7 +47,7 @@ async def submit(ctx: AppContext, req: func.HttpRequest, kind: ItemKind) -> func
     if not 1 <= len(raw_items) <= MAX_BATCH_ITEMS:
         raise bad_request(f"a batch holds 1 to {MAX_BATCH_ITEMS} items",
                           [FieldError(list_key, f"must hold 1 to {MAX_BATCH_ITEMS} items, got {len(raw_items)}")])
-    model = MODELS[kind]
+    model = ITEM_MODELS[kind]
     errors: list[FieldError] = []
     messages: list[InqubaQueueMessage] = []
     seen: dict[str, int] = {}

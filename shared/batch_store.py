@@ -15,9 +15,9 @@ from azure.data.tables.aio import TableClient
 
 from shared.delivery_records import FINAL_STATUSES
 from shared.outbound_log import key_part
+from shared.table_transactions import transaction_chunks, upsert_chunk
 
 HEADER_ROW = "~batch"  # sorts after every item row key
-TRANSACTION_SIZE = 100  # Table Storage's limit per entity group transaction
 STATUSES_BY_KIND = {
     "event": ("queued", "pending", "delivered", "failed", "dead-lettered"),
     "transaction": ("queued", "pending", "delivered", "failed", "dead-lettered"),
@@ -78,15 +78,14 @@ class BatchStore:
         self.table = table
 
     async def create(self, batch_id: str, kind: str, items: Sequence[tuple[str, dict[str, Any]]]) -> None:
-        """The header and every item as `queued`, in transactions of 100 (one partition)."""
+        """The header and every item as `queued`, in as few transactions as the limits allow (one partition)."""
         entities = [_item_entity(batch_id, identifier, kind, payload) for identifier, payload in items]
         entities.append(
             {"PartitionKey": key_part(batch_id), "RowKey": HEADER_ROW, "Kind": kind, "Total": len(items),
              "CreatedAt": datetime.now(UTC)}
         )
-        for start in range(0, len(entities), TRANSACTION_SIZE):
-            chunk = entities[start : start + TRANSACTION_SIZE]
-            await self.table.submit_transaction([("upsert", e, {"mode": UpdateMode.REPLACE}) for e in chunk])
+        for chunk in transaction_chunks(entities):
+            await upsert_chunk(self.table, chunk)
 
     async def update(
         self,

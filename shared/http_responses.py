@@ -7,13 +7,15 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import azure.functions as func
-from pydantic import BaseModel
 
 from shared.problems import PROBLEM_MEDIA_TYPE, Problem
 from shared.settings import SettingsError
+
+if TYPE_CHECKING:  # pydantic is imported by the models; this module is imported at start-up
+    from pydantic import BaseModel
 
 logger = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from shared.delivery_records import DeliveryRecord
 from shared.http_responses import model_response
 from shared.identifiers import new_identifier
 from shared.inquba_client import InqubaConnection
-from shared.inquba_models import EventRequest, PublishResponse, TokenRequest, TokenResponse, TransactionRequest
-from shared.inquba_publishing import UpstreamFailure, iso_utc, item_kind
+from shared.inquba_models import ITEM_MODELS, ItemKind, PublishResponse, TokenRequest, TokenResponse
+from shared.inquba_publishing import UpstreamFailure, iso_utc
 from shared.problems import FieldError, Problem, bad_request
 from shared.request_parsing import parse_body, parse_model, read_json
 
@@ -42,13 +42,10 @@ def upstream_problem(failure: UpstreamFailure, identifier: str | None) -> Proble
                    extra=extra, headers=headers)
 
 
-async def publish(
-    ctx: AppContext, req: func.HttpRequest, model: type[EventRequest | TransactionRequest]
-) -> func.HttpResponse:
-    item = parse_body(req, model, ctx.settings.max_request_body_bytes)
+async def publish(ctx: AppContext, req: func.HttpRequest, kind: ItemKind) -> func.HttpResponse:
+    item = parse_body(req, ITEM_MODELS[kind], ctx.settings.max_request_body_bytes)
     connection = ctx.inquba_connection()
     identifier = item.identifier or new_identifier()
-    kind = item_kind(item)
     if item.identifier:  # a caller retrying with its own identifier gets the first answer, not a second send
         record = await ctx.deliveries.get(identifier)
         if record is not None and record.status == "delivered":
@@ -132,5 +129,3 @@ async def token(ctx: AppContext, req: func.HttpRequest) -> func.HttpResponse:
         headers={"Cache-Control": "no-store"},
     )
 
-
-PUBLISH_MODELS = {"events": EventRequest, "transactions": TransactionRequest}

@@ -132,6 +132,7 @@ class TransactionRequest(_ItemBase):
 
 InqubaItem = EventRequest | TransactionRequest
 ItemKind = Literal["event", "transaction"]
+ITEM_MODELS: dict[ItemKind, type[InqubaItem]] = {"event": EventRequest, "transaction": TransactionRequest}
 
 
 class TokenRequest(BaseModel):

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from shared.app_context import AppContext
 from shared.delivery_records import DeliveryRecord
-from shared.inquba_models import EventRequest, InqubaItem, ItemKind, TransactionRequest
+from shared.inquba_models import ITEM_MODELS, InqubaItem, ItemKind
 from shared.inquba_publishing import UpstreamFailure
 from shared.queue_messages import InqubaQueueMessage, dead_letter_text
 from shared.request_parsing import field_errors
@@ -28,7 +28,6 @@ from shared.telemetry import log_extra
 
 logger = logging.getLogger(__name__)
 
-MODELS: dict[str, type[EventRequest | TransactionRequest]] = {"event": EventRequest, "transaction": TransactionRequest}
 QUEUE_SETTINGS = {"event": "INQUBA_EVENTS_QUEUE", "transaction": "INQUBA_TRANSACTIONS_QUEUE"}
 ENQUEUE_CONCURRENCY = 32
 
@@ -116,7 +115,7 @@ async def process_message(ctx: AppContext, text: str, expected_kind: ItemKind) -
         return ProcessResult("duplicate", message.identifier)
 
     try:
-        item: InqubaItem = MODELS[message.kind].model_validate(message.payload)
+        item: InqubaItem = ITEM_MODELS[message.kind].model_validate(message.payload)
     except ValidationError as exc:
         error = "invalid payload: " + "; ".join(f"{e.field} {e.message}" for e in field_errors(exc, "payload"))
         return await _dead_letter(ctx, message, "failed", attempts=message.attempt - 1, upstream_status=None,

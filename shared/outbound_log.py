@@ -22,9 +22,10 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
 from azure.storage.queue.aio import QueueClient
+
+from shared.table_transactions import GroupCommitUpserts
 
 logger = logging.getLogger(__name__)
 
@@ -210,13 +211,17 @@ class OutboundLog:
         on_lost: Callable[[OutboundLogEntry, BaseException], None] | None = None,
     ) -> None:
         self.table = table
+        self.writer = GroupCommitUpserts(table)
         self.retry_queue = retry_queue
         self.write_timeout = write_timeout
         self.on_lost = on_lost
 
     async def write(self, entry: OutboundLogEntry) -> None:
-        """Upsert every entity of the entry; idempotent, so a retried write leaves one entry."""
-        await asyncio.gather(*(self.table.upsert_entity(e, mode=UpdateMode.REPLACE) for e in entities(entry)))
+        """Upsert every entity of the entry; idempotent, so a retried write leaves one entry.
+
+        Written with other requests' entries: the day's main entities go in one transaction (docs/table-design.md).
+        """
+        await self.writer.upsert(entities(entry))
 
     async def record(self, entry: OutboundLogEntry) -> None:
         """Write the entry, or hand it to the retry queue; never raises into the delivery."""

@@ -30,15 +30,14 @@ from shared.outbound_log import (
     identifier_partition,
     key_part,
 )
+from shared.table_transactions import TRANSACTION_MAX_OPERATIONS
 
 if TYPE_CHECKING:
     from shared.app_context import AppContext
 
 logger = logging.getLogger(__name__)
 
-SCHEDULE = "0 17 * * * *"  # hourly, at minute 17
 MAX_ENTITIES_PER_RUN = 20_000
-TRANSACTION_SIZE = 100  # Table storage's limit per transaction (one partition)
 PAGE_SIZE = 1000
 PARALLEL_TRANSACTIONS = 8
 CUSTOMER_KEYS_COLUMNS = [CUSTOMER_KEYS_COLUMN + (str(i) if i else "") for i in range(MAX_CUSTOMER_KEYS_COLUMNS)]
@@ -88,8 +87,8 @@ async def _delete_all(table: TableClient, keys: Iterable[Key]) -> None:
     by_partition: dict[str, list[str]] = defaultdict(list)
     for partition, row in keys:
         by_partition[partition].append(row)
-    chunks = [(p, rows[i : i + TRANSACTION_SIZE]) for p, rows in by_partition.items()
-              for i in range(0, len(rows), TRANSACTION_SIZE)]
+    chunks = [(p, rows[i : i + TRANSACTION_MAX_OPERATIONS]) for p, rows in by_partition.items()
+              for i in range(0, len(rows), TRANSACTION_MAX_OPERATIONS)]
     gate = asyncio.Semaphore(PARALLEL_TRANSACTIONS)
 
     async def delete(partition: str, rows: list[str]) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +23,14 @@ STORAGE_SCOPE = "https://storage.azure.com/.default"
 
 class StorageCredentialError(RuntimeError):
     """Identity-based storage is configured but no credential could be had; says which setting or role."""
+
+
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "ws_proxy", "wss_proxy")
+
+
+def proxies_configured(env: Mapping[str, str]) -> bool:
+    """Whether the environment names a proxy (read once at start-up; Azure Functions sets none)."""
+    return any(name.lower() in PROXY_VARIABLES and value for name, value in env.items())
 
 
 def _credential(storage: StorageSettings) -> Any:
@@ -48,19 +58,21 @@ class StorageClients:
     @classmethod
     def from_settings(cls, settings: Settings) -> StorageClients:
         storage = settings.storage
+        # aiohttp looks proxies and .netrc up again on every request (in a thread) unless told there are none.
+        options = {"use_env_settings": proxies_configured(os.environ)}
         if storage.connection_string:
             conn = storage.connection_string  # the SDKs resolve UseDevelopmentStorage=true themselves
             return cls(
-                blob=BlobServiceClient.from_connection_string(conn),
-                queue=QueueServiceClient.from_connection_string(conn),
-                table=TableServiceClient.from_connection_string(conn),
+                blob=BlobServiceClient.from_connection_string(conn, **options),
+                queue=QueueServiceClient.from_connection_string(conn, **options),
+                table=TableServiceClient.from_connection_string(conn, **options),
                 settings=settings,
             )
         credential = _credential(storage)
         return cls(
-            blob=BlobServiceClient(str(storage.blob_service_uri), credential=credential),
-            queue=QueueServiceClient(str(storage.queue_service_uri), credential=credential),
-            table=TableServiceClient(endpoint=str(storage.table_service_uri), credential=credential),
+            blob=BlobServiceClient(str(storage.blob_service_uri), credential=credential, **options),
+            queue=QueueServiceClient(str(storage.queue_service_uri), credential=credential, **options),
+            table=TableServiceClient(endpoint=str(storage.table_service_uri), credential=credential, **options),
             settings=settings,
             credential=credential,
         )

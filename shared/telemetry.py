@@ -5,12 +5,30 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from opentelemetry import trace
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span, Tracer
 
 logger = logging.getLogger(__name__)
-_tracer = trace.get_tracer("inquba-insider-functions")
+
+
+@cache
+def _tracer() -> Tracer:
+    """Imported on first use: `function_app` imports this module at start-up, and spans are not needed then."""
+    from opentelemetry import trace
+
+    return trace.get_tracer("inquba-insider-functions")
+
+
+# Each logs every request at INFO: one line per storage call or upstream call, which the outbound log already has.
+CHATTY_LIBRARY_LOGGERS = ("azure", "httpx")
+
+
+def quiet_library_loggers() -> None:
+    for name in CHATTY_LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _client_id(authentication: str) -> str | None:
@@ -41,10 +59,10 @@ def configure_telemetry(env: Mapping[str, str]) -> bool:
 
 
 @contextmanager
-def delivery_span(name: str, identifier: str | None, **attributes: Any) -> Iterator[trace.Span]:
+def delivery_span(name: str, identifier: str | None, **attributes: Any) -> Iterator[Span]:
     """A span for one delivery, tagged with its identifier so a trace search finds every attempt."""
     tags = {"delivery.identifier": identifier or "", **{f"delivery.{k}": v for k, v in attributes.items()}}
-    with _tracer.start_as_current_span(name, attributes=tags) as span:
+    with _tracer().start_as_current_span(name, attributes=tags) as span:
         yield span
 
 

@@ -24,7 +24,7 @@ def test_delivery_spans_carry_the_identifier() -> None:
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     tracer = provider.get_tracer("test")
     original = telemetry._tracer
-    telemetry._tracer = tracer
+    telemetry._tracer = lambda: tracer
     try:
         with telemetry.delivery_span("inquba.publish", "order-1", kind="event", attempt=2):
             pass
