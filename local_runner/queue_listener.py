@@ -174,9 +174,8 @@ class QueueListener:
                 break
             for message in messages:
                 self._dispatch(message)
-            if messages:
+            if messages:  # like the host: poll again as soon as in-flight work is down to newBatchThreshold
                 empty_delay = MIN_POLLING_SECONDS
-                await self._pause(MIN_POLLING_SECONDS)
             else:
                 await self._pause(empty_delay)
                 empty_delay = min(empty_delay * 2, max_delay)

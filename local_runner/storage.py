@@ -14,8 +14,10 @@ log = logging.getLogger("local_runner.storage")
 
 AZURE_WEBJOBS_PREFIX = "AzureWebJobs"
 # The SDK default (first retry after ~15 s, four tries) suits remote services, not a local emulator;
-# this keeps a stalled poll short so that shutdown stays prompt.
-RETRY_OPTIONS = {"retry_total": 3, "initial_backoff": 1, "increment_base": 2, "random_jitter_range": 1}
+# this keeps a stalled poll short so that shutdown stays prompt. Without use_env_settings=False, aiohttp reads
+# proxy variables and ~/.netrc again (in a thread) on every queue call.
+CLIENT_OPTIONS = {"retry_total": 3, "initial_backoff": 1, "increment_base": 2, "random_jitter_range": 1,
+                  "use_env_settings": False}
 
 
 @dataclass(frozen=True)
@@ -88,12 +90,12 @@ class QueueConnections:
         info = self.info(name)
         if info.connection_string is not None:
             try:
-                client = QueueServiceClient.from_connection_string(info.connection_string, **RETRY_OPTIONS)
+                client = QueueServiceClient.from_connection_string(info.connection_string, **CLIENT_OPTIONS)
             except ValueError as exc:
                 raise StartupError(f"connection '{info.name}': invalid connection string: {exc}") from exc
         else:
             assert info.service_uri is not None
-            client = QueueServiceClient(info.service_uri, credential=self._credential(info), **RETRY_OPTIONS)
+            client = QueueServiceClient(info.service_uri, credential=self._credential(info), **CLIENT_OPTIONS)
         self._clients[name] = client
         return client
 
