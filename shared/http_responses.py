@@ -58,10 +58,21 @@ def problem_response(problem: Problem) -> func.HttpResponse:
 
 
 Handler = Callable[..., Awaitable[func.HttpResponse]]
+STORAGE_RETRY_AFTER_SECONDS = 5
+
+
+def storage_unavailable(exc: BaseException) -> bool:
+    """A storage call that could not be made or that the service answered with a 5xx: worth retrying."""
+    from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+
+    if isinstance(exc, ServiceRequestError | ServiceResponseError):
+        return True
+    return isinstance(exc, HttpResponseError) and (exc.status_code or 0) >= 500
 
 
 def http_endpoint(handler: Handler) -> Handler:
-    """Answer a `Problem` as problem+json, configuration errors as 503, and anything else as a bare 500."""
+    """Answer a `Problem` as problem+json, configuration errors and storage outages as 503, and anything
+    else as a bare 500."""
 
     @functools.wraps(handler)
     async def guarded(*args: Any, **kwargs: Any) -> func.HttpResponse:
@@ -72,7 +83,12 @@ def http_endpoint(handler: Handler) -> Handler:
         except SettingsError as exc:
             return problem_response(Problem(503, "Service Unavailable", "the app is not configured",
                                             extra={"settings": exc.problems}))
-        except Exception:
+        except Exception as exc:
+            if storage_unavailable(exc):
+                logger.warning("storage unavailable in %s: %s", handler.__name__, type(exc).__name__)
+                return problem_response(Problem(
+                    503, "Service Unavailable", "Azure Storage is unavailable: try again later",
+                    headers={"Retry-After": str(STORAGE_RETRY_AFTER_SECONDS)}))
             logger.exception("unhandled error in %s", handler.__name__)
             return problem_response(Problem(500, "Internal Server Error", "an unexpected error occurred"))
 

@@ -1,0 +1,50 @@
+"""The guard every route wears: what each kind of failure answers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+
+import azure.functions as func
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError
+
+from shared.http_responses import http_endpoint
+from shared.problems import PROBLEM_MEDIA_TYPE
+
+
+def guarded(exc: Exception) -> Callable[[func.HttpRequest], Awaitable[func.HttpResponse]]:
+    """A route that fails with `exc`, wearing the guard."""
+
+    @http_endpoint
+    async def route(req: func.HttpRequest) -> func.HttpResponse:
+        raise exc
+
+    return route
+
+
+def request() -> func.HttpRequest:
+    return func.HttpRequest(method="GET", url="http://localhost/api/x", body=b"")
+
+
+class StorageAnswered(HttpResponseError):
+    def __init__(self, status: int) -> None:
+        super().__init__(message=f"storage answered {status}")
+        self.status_code = status
+
+
+async def test_storage_out_of_reach_or_failing_answers_503_with_retry_after() -> None:
+    for exc in (ServiceRequestError("connection refused"), StorageAnswered(503), StorageAnswered(500)):
+        response = await guarded(exc)(request())
+        assert response.status_code == 503, exc
+        assert response.mimetype == PROBLEM_MEDIA_TYPE
+        assert response.headers["Retry-After"] == "5"
+        assert "Storage" in json.loads(response.get_body())["detail"]
+
+
+async def test_other_errors_answer_a_bare_500_without_details() -> None:
+    for exc in (ResourceNotFoundError("gone"), StorageAnswered(409), KeyError("secret-looking-key")):
+        response = await guarded(exc)(request())
+        assert response.status_code == 500, exc
+        body = json.loads(response.get_body())
+        assert body["detail"] == "an unexpected error occurred"
+        assert "secret" not in response.get_body().decode()
