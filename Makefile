@@ -13,9 +13,11 @@ INFRA_STAMP := $(INFRA_VENV)/.installed
 run: $(VENV_STAMP) $(AZURITE)
 	$(PY) -m devstack
 
+# Temporary files under this checkout: pytest prunes old runs in the shared /tmp/pytest-of-<user>, which
+# could delete the Azurite data of another checkout's run in progress.
 test: $(VENV_STAMP) $(AZURITE) $(INFRA_STAMP) system-tools
 	$(PY) -m ruff check .
-	$(PY) -m pytest
+	$(PY) -m pytest --basetemp=.local/pytest
 
 # Full benchmark (several minutes): prints the table and writes bench/results.md.
 bench: $(VENV_STAMP) $(AZURITE)
