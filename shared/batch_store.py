@@ -13,7 +13,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
 
-from shared.delivery_records import FINAL_STATUSES
+from shared.delivery_records import FINAL_STATUSES, status_as_api
 from shared.outbound_log import key_part
 from shared.table_transactions import transaction_chunks, upsert_chunk
 
@@ -35,13 +35,7 @@ class BatchItem:
     payload: dict[str, Any] | None = None
 
     def as_api(self) -> dict[str, Any]:
-        return {
-            "identifier": self.identifier,
-            "status": self.status,
-            "upstreamStatus": self.upstream_status,
-            "error": self.error,
-            "attempts": self.attempts,
-        }
+        return status_as_api(self)
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import UpdateMode
@@ -14,6 +14,27 @@ from shared.outbound_log import key_part
 
 FINAL_STATUSES = frozenset({"delivered", "failed", "dead-lettered", "synced", "rejected"})
 ROW_KEY = "delivery"
+
+
+class HasDeliveryStatus(Protocol):
+    """What a delivery record and a batch item both tell of an item's delivery."""
+
+    identifier: str
+    status: str
+    upstream_status: int | None
+    error: str | None
+    attempts: int
+
+
+def status_as_api(item: HasDeliveryStatus) -> dict[str, Any]:
+    """An item's delivery status as the API answers it (the `DeliveryStatus` and `ItemStatus` models)."""
+    return {
+        "identifier": item.identifier,
+        "status": item.status,
+        "upstreamStatus": item.upstream_status,
+        "error": item.error,
+        "attempts": item.attempts,
+    }
 
 
 @dataclass
@@ -29,13 +50,7 @@ class DeliveryRecord:
     updated_at: datetime | None = None
 
     def as_api(self) -> dict[str, Any]:
-        return {
-            "identifier": self.identifier,
-            "status": self.status,
-            "upstreamStatus": self.upstream_status,
-            "error": self.error,
-            "attempts": self.attempts,
-        }
+        return status_as_api(self)
 
 
 class DeliveryRecords:
