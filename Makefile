@@ -17,6 +17,7 @@ run: $(VENV_STAMP) $(AZURITE)
 # could delete the Azurite data of another checkout's run in progress.
 test: $(VENV_STAMP) $(AZURITE) $(INFRA_STAMP) system-tools
 	$(PY) -m ruff check .
+	mkdir -p .local
 	$(PY) -m pytest --basetemp=.local/pytest
 
 # Full benchmark (several minutes): prints the table and writes bench/results.md.
