@@ -16,7 +16,7 @@ from shared.inquba_client import (
     publish_request,
     token_request,
 )
-from shared.inquba_models import EventRequest, InqubaItem, ItemKind
+from shared.inquba_models import InqubaItem, ItemKind
 from shared.outbound_log import OutboundLog
 from shared.redaction import Redactor
 from shared.telemetry import delivery_span
@@ -174,10 +174,6 @@ class InqubaPublisher:
                 attempt += 1
                 continue
             raise _failure(kind, result, self.redactor, calls)
-
-
-def item_kind(item: InqubaItem) -> ItemKind:
-    return "event" if isinstance(item, EventRequest) else "transaction"
 
 
 def iso_utc(epoch_seconds: float) -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,7 +29,7 @@ from shared.outbound_log import (
     identifier_partition,
     key_part,
 )
-from shared.table_transactions import TRANSACTION_MAX_OPERATIONS
+from shared.table_transactions import transaction_chunks
 
 if TYPE_CHECKING:
     from shared.app_context import AppContext
@@ -84,26 +83,20 @@ async def _customer_keys(table: TableClient, main: dict[str, Any], result: Reten
 
 async def _delete_all(table: TableClient, keys: Iterable[Key]) -> None:
     """Delete in transactions of at most 100 per partition; already-deleted entities are fine."""
-    by_partition: dict[str, list[str]] = defaultdict(list)
-    for partition, row in keys:
-        by_partition[partition].append(row)
-    chunks = [(p, rows[i : i + TRANSACTION_MAX_OPERATIONS]) for p, rows in by_partition.items()
-              for i in range(0, len(rows), TRANSACTION_MAX_OPERATIONS)]
+    chunks = transaction_chunks({"PartitionKey": partition, "RowKey": row} for partition, row in keys)
     gate = asyncio.Semaphore(PARALLEL_TRANSACTIONS)
 
-    async def delete(partition: str, rows: list[str]) -> None:
+    async def delete(chunk: list[dict[str, str]]) -> None:
         async with gate:
             try:
-                await table.submit_transaction(
-                    [("delete", {"PartitionKey": partition, "RowKey": row}) for row in rows]
-                )
+                await table.submit_transaction([("delete", key) for key in chunk])
             except TableTransactionError:
                 # One entity of the transaction is gone already (an earlier run stopped half-way):
                 # one by one, where a missing entity is not an error.
-                for row in rows:
-                    await table.delete_entity(partition, row)
+                for key in chunk:
+                    await table.delete_entity(key["PartitionKey"], key["RowKey"])
 
-    await asyncio.gather(*(delete(p, rows) for p, rows in chunks))
+    await asyncio.gather(*(delete(chunk) for chunk in chunks))
 
 
 async def delete_expired(table: TableClient, now: datetime, retention_days: int, max_entities: int) -> RetentionResult:
