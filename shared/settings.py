@@ -73,6 +73,9 @@ class StorageSettings:
     table_service_uri: str | None
     credential: str | None
     client_id: str | None
+    # A proxy variable is set (Azure Functions sets none): only then do the storage clients read proxy settings,
+    # which aiohttp otherwise looks up again, with ~/.netrc, in a thread on every request.
+    proxy_configured: bool = False
 
 
 @dataclass(frozen=True)
@@ -193,6 +196,9 @@ def _placeholders(template: str) -> set[str]:
     return {field for _, field, _, _ in string.Formatter().parse(template) if field}
 
 
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "ws_proxy", "wss_proxy")
+
+
 def _storage(reader: _Reader) -> StorageSettings:
     conn = reader.text("AzureWebJobsStorage")
     account = reader.text("AzureWebJobsStorage__accountName")
@@ -215,6 +221,7 @@ def _storage(reader: _Reader) -> StorageSettings:
         table_service_uri=uris["table"],
         credential=reader.text("AzureWebJobsStorage__credential"),
         client_id=reader.text("AzureWebJobsStorage__clientId"),
+        proxy_configured=any(name.lower() in PROXY_VARIABLES and value for name, value in reader.env.items()),
     )
 
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,14 +21,6 @@ STORAGE_SCOPE = "https://storage.azure.com/.default"
 
 class StorageCredentialError(RuntimeError):
     """Identity-based storage is configured but no credential could be had; says which setting or role."""
-
-
-PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "ws_proxy", "wss_proxy")
-
-
-def proxies_configured(env: Mapping[str, str]) -> bool:
-    """Whether the environment names a proxy (read once at start-up; Azure Functions sets none)."""
-    return any(name.lower() in PROXY_VARIABLES and value for name, value in env.items())
 
 
 def _credential(storage: StorageSettings) -> Any:
@@ -58,8 +48,7 @@ class StorageClients:
     @classmethod
     def from_settings(cls, settings: Settings) -> StorageClients:
         storage = settings.storage
-        # aiohttp looks proxies and .netrc up again on every request (in a thread) unless told there are none.
-        options = {"use_env_settings": proxies_configured(os.environ)}
+        options = {"use_env_settings": storage.proxy_configured}
         if storage.connection_string:
             conn = storage.connection_string  # the SDKs resolve UseDevelopmentStorage=true themselves
             return cls(

@@ -54,6 +54,13 @@ def test_identity_based_storage_from_account_name() -> None:
     assert settings.storage.queue_service_uri == "https://acct.queue.core.windows.net"
 
 
+def test_storage_reads_proxy_settings_only_when_a_proxy_variable_is_set() -> None:
+    assert load_settings(BASE).storage.proxy_configured is False
+    assert load_settings({**BASE, "NO_PROXY": "localhost", "HTTPS_PROXY": ""}).storage.proxy_configured is False
+    assert load_settings({**BASE, "https_proxy": "http://proxy:3128"}).storage.proxy_configured is True
+    assert load_settings({**BASE, "HTTPS_PROXY": "http://proxy:3128"}).storage.proxy_configured is True
+
+
 def test_secrets_stay_out_of_reprs() -> None:
     settings = load_settings({**BASE, **INQUBA, "INQUBA_PASSWORD": "canary-password-123"})
     assert "canary-password-123" not in repr(settings)
