@@ -47,8 +47,9 @@ def replace_marked(path: Path, marker: str, content: str) -> None:
 
 def write_results(rows: list[Row]) -> None:
     """The table with how each figure was measured into results.md, the figures alone into the README."""
-    replace_marked(RESULTS, "measured", f"Measured {machine()}.\n\n{table(rows)}")
-    replace_marked(README, "bench", f"Measured {machine()}.\n\n{table(rows, how=False)}")
+    measured = f"Measured {machine()}."
+    replace_marked(RESULTS, "measured", f"{measured}\n\n{table(rows)}")
+    replace_marked(README, "bench", f"{measured}\n\n{table(rows, how=False)}")
 
 
 def main() -> int:
