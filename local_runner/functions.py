@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from local_runner import keys
+import local_runner.keys as keys
 from local_runner.errors import StartupError
 from local_runner.settings import is_true, resolve_expressions
 from local_runner.timers import Schedule, parse_schedule

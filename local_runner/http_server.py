@@ -10,7 +10,7 @@ import azure.functions as func
 from aiohttp import web
 from multidict import CIMultiDict, MultiMapping
 
-from local_runner import keys as keys_module
+import local_runner.keys as keys_module
 from local_runner.errors import StartupError
 from local_runner.functions import FunctionDef, HttpTriggerInfo
 from local_runner.invocation import Invoker

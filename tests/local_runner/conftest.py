@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from azure.storage.queue.aio import QueueServiceClient
 
-from local_runner import LocalHost
+from local_runner.host import LocalHost
 
 SAMPLE_APP_DIR = Path(__file__).resolve().parent / "sample_app"
 SAMPLE_MODULE_NAME = "local_runner_tests_sample_function_app"

@@ -7,8 +7,9 @@ from types import ModuleType
 import azure.functions as func
 import pytest
 
-from local_runner import LocalHost, StartupError
+from local_runner.errors import StartupError
 from local_runner.functions import QueueTriggerInfo, build_function_defs, get_functions_once
+from local_runner.host import LocalHost
 
 from .conftest import SAMPLE_APP_DIR
 

@@ -131,7 +131,7 @@ async def test_sync_function_runs_off_the_event_loop(make_host: HostFactory) -> 
 
 
 async def test_route_prefix_from_host_config(make_host: HostFactory) -> None:
-    from local_runner import HostConfig
+    from local_runner.host_config import HostConfig
 
     host = await make_host(["hello"], settings={}, host_config=HostConfig(route_prefix=""))
     async with httpx.AsyncClient(base_url=host.url, timeout=10) as http:
@@ -167,7 +167,8 @@ async def test_shutdown_waits_for_running_requests_and_refuses_new_ones(make_hos
 
 
 async def test_port_in_use_is_a_clean_startup_error(make_host: HostFactory, sample: Any) -> None:
-    from local_runner import LocalHost, StartupError
+    from local_runner.errors import StartupError
+    from local_runner.host import LocalHost
 
     first = await make_host(["hello"], settings={})
     second = LocalHost(sample.app, settings={}, port=first.http.port, functions=["hello"])

@@ -10,8 +10,7 @@ import pytest
 from azure.storage.queue import TextBase64DecodePolicy, TextBase64EncodePolicy
 from azure.storage.queue.aio import QueueClient, QueueServiceClient
 
-from local_runner import HostConfig
-from local_runner.host_config import load_host_config
+from local_runner.host_config import HostConfig, load_host_config
 from local_runner.queue_listener import MessageDecodeError, decode_message
 
 from .conftest import SAMPLE_APP_DIR, HostFactory
@@ -160,7 +159,8 @@ async def test_shutdown_makes_in_flight_message_visible_again(
 
 async def test_unreachable_storage_is_a_startup_error(sample: Any, queue_names: dict[str, str]) -> None:
     from devstack.ports import free_port
-    from local_runner import LocalHost, StartupError
+    from local_runner.errors import StartupError
+    from local_runner.host import LocalHost
 
     port = free_port()
     settings = {**queue_names, "TICK_SCHEDULE": "0 0 0 1 1 *",
