@@ -1,4 +1,4 @@
-"""Azure Functions triggers (Python v2 model). Each one parses, calls one function of `shared`, shapes the answer."""
+"""Azure Functions triggers (Python v2 model). Each one imports and calls one function of `shared`."""
 
 from __future__ import annotations
 
@@ -8,22 +8,12 @@ import os
 import azure.functions as func
 
 from shared.http_responses import http_endpoint, json_response
-from shared.lazy_modules import lazy_module
 from shared.settings import SettingsError, load_settings
 from shared.telemetry import configure_telemetry, quiet_library_loggers
 
-# Loaded when a trigger first uses them: indexing imports this file on every cold start (shared/lazy_modules.py).
-app_context = lazy_module("shared.app_context")
-batch_http = lazy_module("shared.batch_http")
-health_check = lazy_module("shared.health")
-inquba_http = lazy_module("shared.inquba_http")
-inquba_queue = lazy_module("shared.inquba_queue")
-insider_http = lazy_module("shared.insider_http")
-insider_queue = lazy_module("shared.insider_queue")
-openapi = lazy_module("shared.openapi")
-outbound_log = lazy_module("shared.outbound_log")
-outbound_log_http = lazy_module("shared.outbound_log_http")
-outbound_log_retention = lazy_module("shared.outbound_log_retention")
+# Each trigger imports the rest of `shared` inside its body. The worker indexes this file on every cold start by
+# reading every top-level name (azure_functions_worker/loader.py), so only these light modules are loaded then;
+# the storage SDKs, httpx, pydantic and jsonschema are loaded by the first trigger that needs them.
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 configure_telemetry(os.environ)
@@ -38,7 +28,10 @@ except SettingsError as exc:
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @http_endpoint
 async def health(req: func.HttpRequest) -> func.HttpResponse:
-    report = await health_check.storage_health((await app_context.get_context()).storage)
+    from shared.app_context import get_context
+    from shared.health import storage_health
+
+    report = await storage_health((await get_context()).storage)
     return json_response(report, status=200 if report["status"] == "healthy" else 503)
 
 
@@ -46,65 +39,97 @@ async def health(req: func.HttpRequest) -> func.HttpResponse:
 @http_endpoint
 async def openapi_document(req: func.HttpRequest) -> func.HttpResponse:
     """The OpenAPI document of these routes (shared/openapi.py; exported to docs/openapi.json)."""
+    from shared import openapi
+
     return func.HttpResponse(openapi.openapi_json(app), mimetype="application/json", charset="utf-8")
 
 
 @app.route(route="inquba/token", methods=["POST"])
 @http_endpoint
 async def inquba_token(req: func.HttpRequest) -> func.HttpResponse:
-    return await inquba_http.token(await app_context.get_context(), req)
+    from shared import inquba_http
+    from shared.app_context import get_context
+
+    return await inquba_http.token(await get_context(), req)
 
 
 @app.route(route="inquba/events", methods=["POST"])
 @http_endpoint
 async def inquba_publish_event(req: func.HttpRequest) -> func.HttpResponse:
-    return await inquba_http.publish(await app_context.get_context(), req, "event")
+    from shared import inquba_http
+    from shared.app_context import get_context
+
+    return await inquba_http.publish(await get_context(), req, "event")
 
 
 @app.route(route="inquba/transactions", methods=["POST"])
 @http_endpoint
 async def inquba_publish_transaction(req: func.HttpRequest) -> func.HttpResponse:
-    return await inquba_http.publish(await app_context.get_context(), req, "transaction")
+    from shared import inquba_http
+    from shared.app_context import get_context
+
+    return await inquba_http.publish(await get_context(), req, "transaction")
 
 
 @app.route(route="inquba/events/batch", methods=["POST"])
 @http_endpoint
 async def inquba_event_batch(req: func.HttpRequest) -> func.HttpResponse:
-    return await batch_http.submit(await app_context.get_context(), req, "event")
+    from shared import batch_http
+    from shared.app_context import get_context
+
+    return await batch_http.submit(await get_context(), req, "event")
 
 
 @app.route(route="inquba/transactions/batch", methods=["POST"])
 @http_endpoint
 async def inquba_transaction_batch(req: func.HttpRequest) -> func.HttpResponse:
-    return await batch_http.submit(await app_context.get_context(), req, "transaction")
+    from shared import batch_http
+    from shared.app_context import get_context
+
+    return await batch_http.submit(await get_context(), req, "transaction")
 
 
 @app.route(route="requests/{requestId}", methods=["GET"])
 @http_endpoint
 async def request_status(req: func.HttpRequest) -> func.HttpResponse:
-    return await batch_http.status(await app_context.get_context(), req, req.route_params["requestId"])
+    from shared import batch_http
+    from shared.app_context import get_context
+
+    return await batch_http.status(await get_context(), req, req.route_params["requestId"])
 
 
 @app.route(route="requests/{batchId}/replay", methods=["POST"])
 @http_endpoint
 async def request_replay(req: func.HttpRequest) -> func.HttpResponse:
-    return await batch_http.replay_failed(await app_context.get_context(), req, req.route_params["batchId"])
+    from shared import batch_http
+    from shared.app_context import get_context
+
+    return await batch_http.replay_failed(await get_context(), req, req.route_params["batchId"])
 
 
 @app.queue_trigger(arg_name="msg", queue_name="%INQUBA_EVENTS_QUEUE%", connection="AzureWebJobsStorage")
 async def inquba_events_queue(msg: func.QueueMessage) -> None:
-    await inquba_queue.process_message(await app_context.get_context(), msg.get_body().decode("utf-8"), "event")
+    from shared import inquba_queue
+    from shared.app_context import get_context
+
+    await inquba_queue.process_message(await get_context(), msg.get_body().decode("utf-8"), "event")
 
 
 @app.queue_trigger(arg_name="msg", queue_name="%INQUBA_TRANSACTIONS_QUEUE%", connection="AzureWebJobsStorage")
 async def inquba_transactions_queue(msg: func.QueueMessage) -> None:
-    await inquba_queue.process_message(await app_context.get_context(), msg.get_body().decode("utf-8"), "transaction")
+    from shared import inquba_queue
+    from shared.app_context import get_context
+
+    await inquba_queue.process_message(await get_context(), msg.get_body().decode("utf-8"), "transaction")
 
 
 @app.route(route="insider/mapping", methods=["GET", "PUT"])
 @http_endpoint
 async def insider_mapping(req: func.HttpRequest) -> func.HttpResponse:
-    ctx = await app_context.get_context()
+    from shared import insider_http
+    from shared.app_context import get_context
+
+    ctx = await get_context()
     if req.method == "GET":
         return await insider_http.get_mapping(ctx)
     return await insider_http.put_mapping(ctx, req)
@@ -113,34 +138,47 @@ async def insider_mapping(req: func.HttpRequest) -> func.HttpResponse:
 @app.route(route="insider/mapping/preview", methods=["POST"])
 @http_endpoint
 async def insider_mapping_preview(req: func.HttpRequest) -> func.HttpResponse:
-    return await insider_http.preview(await app_context.get_context(), req)
+    from shared import insider_http
+    from shared.app_context import get_context
+
+    return await insider_http.preview(await get_context(), req)
 
 
 @app.route(route="insider/sync", methods=["POST"])
 @http_endpoint
 async def insider_sync(req: func.HttpRequest) -> func.HttpResponse:
-    return await insider_http.sync(await app_context.get_context(), req)
+    from shared import insider_http
+    from shared.app_context import get_context
+
+    return await insider_http.sync(await get_context(), req)
 
 
 @app.route(route="insider/resume", methods=["POST"])
 @http_endpoint
 async def insider_resume(req: func.HttpRequest) -> func.HttpResponse:
-    return await insider_http.resume(await app_context.get_context())
+    from shared import insider_http
+    from shared.app_context import get_context
+
+    return await insider_http.resume(await get_context())
 
 
-@app.timer_trigger(arg_name="timer", schedule="*/5 * * * * *", run_on_startup=False)
-async def insider_sync_drain(timer: func.TimerRequest) -> None:
-    """Drains the insider-sync queue in bulk (a queue trigger sees one message; Insider takes 1,000 users)."""
-    ctx = await app_context.get_context()
-    if ctx.settings.insider is not None:
-        await insider_queue.drain(ctx)
+@app.queue_trigger(arg_name="msg", queue_name="%INSIDER_SYNC_QUEUE%", connection="AzureWebJobsStorage")
+async def insider_sync_queue(msg: func.QueueMessage) -> None:
+    """Settles its message together with the others waiting, in upserts of up to 1,000 users (insider_queue.py)."""
+    from shared import insider_queue
+    from shared.app_context import get_context
+
+    await insider_queue.process_message(await get_context(), msg.get_body().decode("utf-8"))
 
 
 @app.queue_trigger(arg_name="msg", queue_name="%OUTBOUND_LOG_RETRY_QUEUE%", connection="AzureWebJobsStorage")
 async def outbound_log_retry(msg: func.QueueMessage) -> None:
     """Writes log entries whose first write failed; a failure here is retried by the host, then poisoned."""
-    entry = outbound_log.OutboundLogEntry.from_json(msg.get_body().decode("utf-8"))
-    await (await app_context.get_context()).outbound_log.write(entry)
+    from shared.app_context import get_context
+    from shared.outbound_log import OutboundLogEntry
+
+    entry = OutboundLogEntry.from_json(msg.get_body().decode("utf-8"))
+    await (await get_context()).outbound_log.write(entry)
 
 
 # --- Outbound log: list, entry, page (docs/outbound-logs.md) and retention ---------------------------------
@@ -149,7 +187,10 @@ async def outbound_log_retry(msg: func.QueueMessage) -> None:
 @app.route(route="outbound-logs", methods=["GET"])
 @http_endpoint
 async def outbound_logs_list(req: func.HttpRequest) -> func.HttpResponse:
-    return await outbound_log_http.list_entries(await app_context.get_context(), req)
+    from shared import outbound_log_http
+    from shared.app_context import get_context
+
+    return await outbound_log_http.list_entries(await get_context(), req)
 
 
 # Azure tries overlapping routes in function-name order (azure-functions-host#9876): outbound_log_page sorts
@@ -158,17 +199,25 @@ async def outbound_logs_list(req: func.HttpRequest) -> func.HttpResponse:
 @http_endpoint
 async def outbound_log_page(req: func.HttpRequest) -> func.HttpResponse:
     """Static HTML holding no data: it calls the two routes above with the function key from `?code=`."""
+    from shared import outbound_log_http
+
     return outbound_log_http.page()
 
 
 @app.route(route="outbound-logs/{id}", methods=["GET"])
 @http_endpoint
 async def outbound_log_read(req: func.HttpRequest) -> func.HttpResponse:
-    return await outbound_log_http.get_entry(await app_context.get_context(), req, req.route_params["id"])
+    from shared import outbound_log_http
+    from shared.app_context import get_context
+
+    return await outbound_log_http.get_entry(await get_context(), req, req.route_params["id"])
 
 
 # Hourly, at minute 17.
 @app.timer_trigger(arg_name="timer", schedule="0 17 * * * *", run_on_startup=False)
 async def outbound_log_retention_timer(timer: func.TimerRequest) -> None:
     """Deletes entries older than OUTBOUND_LOG_RETENTION_DAYS, a bounded batch per run."""
-    await outbound_log_retention.run(await app_context.get_context())
+    from shared import outbound_log_retention
+    from shared.app_context import get_context
+
+    await outbound_log_retention.run(await get_context())

@@ -1,11 +1,21 @@
-"""The `insider-sync` queue, drained in bulk so that 10,000 queued updates cost about ten upsert requests.
+"""The `insider-sync` queue: a queue trigger whose invocations pack together into upserts of up to 1,000 users.
 
-A queue trigger sees one message at a time; Insider takes 1,000 users per request. So a timer drains
-the queue with the SDK: it receives messages (32 per call) until about 1,000 customers are in hand,
-syncs them in as few requests as the limits allow, then settles each message: deleted when all its
-customers are final, its retryable customers re-queued with a delay (only those, never the ones
-that succeeded), and dead-lettered after DELIVERY_MAX_ATTEMPTS. On a 403 nothing is dropped: the
-unsent customers wait in the queue until the pause is lifted.
+The host hands a queue trigger one message per invocation, up to batchSize + newBatchThreshold (24) at once.
+Drained one by one, 24 invocations would send 24 small upserts where one would do. So every invocation puts
+its message on this process's waiting list and waits until its customers are final; one drain at a time
+takes everything waiting, receives further messages of the same queue with the SDK until about 1,000
+customers are in hand, syncs them in as few requests as the limits allow, and settles each message:
+
+- customers final (synced, rejected, failed for good): the message is done (an invocation returns, and the
+  host deletes its message; a message the drain received itself is deleted by the drain);
+- retryable customers (429, 5xx, timeouts, replies Insider did not confirm) are re-queued alone, with a
+  backoff, and dead-lettered after DELIVERY_MAX_ATTEMPTS;
+- on a 403 (or while paused) nothing is dropped: the customers are re-queued unchanged, re-checked after a
+  growing delay, until the pause is lifted.
+
+An invocation returns only after its message is settled, so the invoking message is never deleted before
+its customers are final; a drain that fails (storage down) fails the invocations it holds, and the host
+retries their messages. A drain runs only while some invocation waits on it: no work outside an invocation.
 """
 
 from __future__ import annotations
@@ -29,30 +39,37 @@ logger = logging.getLogger(__name__)
 QUEUE_SETTING = "INSIDER_SYNC_QUEUE"
 CHUNK_CUSTOMERS = 1000
 RECEIVE_LEASE_SECONDS = 300
-PAUSED_RECHECK_SECONDS = 10  # while paused the drain receives nothing, so this only bounds resume latency
+# While paused, a held message is looked at again after 10 s, 20 s, ... up to 5 minutes: a short pause resumes
+# quickly, a long one costs about a dozen invocations per message an hour.
+PAUSED_RECHECK_SECONDS = 10
+PAUSED_RECHECK_MAX_SECONDS = 300
 MAX_CUSTOMERS_PER_MESSAGE = 100
 SETTLE_CONCURRENCY = 32
 LINGER_SECONDS = 2.0
 LINGER_POLL_SECONDS = 0.2
+NOT_CONFIGURED = "Insider is not configured: set INSIDER_PARTNER_NAME and INSIDER_API_KEY, then replay"
 
 
 @dataclass
 class SyncMessage:
-    """`{"customers": [...], "requestId"?, "attempt"?}`, or one customer object on its own."""
+    """`{"customers": [...], "requestId"?, "attempt"?, "held"?}`, or one customer object on its own."""
 
     customers: list[Any]
     request_id: str | None = None
     attempt: int = 1
+    held: int = 0  # how many times a pause has sent it back unchanged
 
     @classmethod
     def parse(cls, text: str) -> SyncMessage:
         body = json.loads(text)
         if isinstance(body, dict) and isinstance(body.get("customers"), list):
-            attempt = body.get("attempt", 1)
+            attempt, held = body.get("attempt", 1), body.get("held", 0)
             request_id = body.get("requestId")
             if not isinstance(attempt, int) or attempt < 1 or not (request_id is None or isinstance(request_id, str)):
                 raise ValueError("attempt must be a positive integer and requestId a string")
-            return cls(body["customers"], request_id, attempt)
+            if not isinstance(held, int) or held < 0:
+                raise ValueError("held must be a whole number")
+            return cls(body["customers"], request_id, attempt, held)
         if isinstance(body, dict) and "id" in body:
             return cls([body])
         raise ValueError('expected {"customers": [...]} or a customer object with an "id"')
@@ -61,6 +78,8 @@ class SyncMessage:
         body: dict[str, Any] = {"customers": self.customers, "attempt": self.attempt}
         if self.request_id:
             body["requestId"] = self.request_id
+        if self.held:
+            body["held"] = self.held
         return json.dumps(body, ensure_ascii=False, default=str)
 
 
@@ -73,64 +92,43 @@ class DrainStats:
     outcomes: dict[str, int] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(eq=False)
+class _Invoked:
+    """A message the host handed to an invocation: settled by resolving `settled`; the host deletes it."""
+
+    message: SyncMessage
+    settled: asyncio.Future[None]
+
+    async def finish(self, queue: QueueClient) -> None:
+        if not self.settled.done():
+            self.settled.set_result(None)
+
+
+@dataclass(eq=False)
 class _Received:
+    """A message the drain received itself: settled by deleting it."""
+
     raw: Any  # azure.storage.queue.QueueMessage
     message: SyncMessage
 
-
-async def _receive_chunk(queue: QueueClient, poison: QueueClient) -> list[_Received]:
-    """Messages holding up to CHUNK_CUSTOMERS customers, so that each chunk fills whole upsert requests.
-
-    Receives are sized by the customers per message seen so far; a message that would overflow the
-    chunk is released at once for the next one. When the queue runs dry with a part-full chunk, it
-    lingers briefly: producers often write just behind the drain.
-    """
-    chunk: list[_Received] = []
-    customers = 0
-    linger_until: float | None = None
-    while customers < CHUNK_CUSTOMERS:
-        per_message = max(1, customers // len(chunk)) if chunk else 1
-        wanted = max(1, min(32, (CHUNK_CUSTOMERS - customers) // per_message))
-        pages = queue.receive_messages(messages_per_page=wanted, visibility_timeout=RECEIVE_LEASE_SECONDS).by_page()
-        try:
-            page = [m async for m in await pages.__anext__()]
-        except StopAsyncIteration:
-            page = []
-        if not page:
-            if not chunk:
-                break
-            linger_until = linger_until or time.monotonic() + LINGER_SECONDS
-            if time.monotonic() >= linger_until:
-                break
-            await asyncio.sleep(LINGER_POLL_SECONDS)
-            continue
-        linger_until = None
-        for raw in page:
-            try:
-                message = SyncMessage.parse(raw.content)
-            except ValueError as exc:
-                await poison.send_message(dead_letter_text(raw.content, f"malformed message: {exc}", "failed", None))
-                await queue.delete_message(raw)
-                continue
-            if chunk and customers + len(message.customers) > CHUNK_CUSTOMERS:
-                await queue.update_message(raw, visibility_timeout=0)  # next chunk's
-                continue
-            chunk.append(_Received(raw, message))
-            customers += len(message.customers)
-    return chunk
+    async def finish(self, queue: QueueClient) -> None:
+        await queue.delete_message(self.raw)
 
 
-async def _settle(ctx: AppContext, queue: QueueClient, poison: QueueClient, item: _Received,
+_Item = _Invoked | _Received
+
+
+async def _settle(ctx: AppContext, queue: QueueClient, poison: QueueClient, item: _Item,
                   results: list[CustomerResult], paused: bool) -> None:
     message = item.message
-    retry = [c for c, r in zip(message.customers, results, strict=True) if r.status == "failed" and r.retryable]
-    retry_results = [r for r in results if r.status == "failed" and r.retryable]
+    retry = [c for c, r in zip(message.customers, results, strict=True) if r.retryable]
+    retry_results = [r for r in results if r.retryable]
     give_up = bool(retry) and not paused and message.attempt >= ctx.settings.max_attempts
     if retry and paused:
         # Kept as they are, attempt not counted: a paused connection is not the customers' fault.
-        await queue.send_message(SyncMessage(retry, message.request_id, message.attempt).to_text(),
-                                 visibility_timeout=PAUSED_RECHECK_SECONDS, time_to_live=-1)
+        delay = min(PAUSED_RECHECK_SECONDS * 2**message.held, PAUSED_RECHECK_MAX_SECONDS)
+        await queue.send_message(SyncMessage(retry, message.request_id, message.attempt, message.held + 1).to_text(),
+                                 visibility_timeout=delay, time_to_live=-1)
     elif retry and not give_up:
         delay = retry_delay_seconds(message.attempt, None, base=ctx.settings.retry_base_delay_seconds,
                                     cap=ctx.settings.retry_max_delay_seconds)
@@ -145,62 +143,147 @@ async def _settle(ctx: AppContext, queue: QueueClient, poison: QueueClient, item
             if result.customer_id is None:
                 continue
             status = result.status
-            if status == "failed" and result.retryable:
+            if result.retryable:
                 status = "dead-lettered" if give_up else "pending"
             await ctx.batches.update(message.request_id, result.customer_id, status, attempts=message.attempt,
                                      upstream_status=result.upstream_status,
                                      error="; ".join(e["message"] for e in result.errors) or None)
-    await queue.delete_message(item.raw)
+    await item.finish(queue)
 
 
-_draining = asyncio.Lock()
+class InsiderDrain:
+    """This process's drain of `insider-sync`: invocations wait on it; it runs while any of them waits."""
 
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+        self.waiting: list[_Invoked] = []
+        self.running: asyncio.Task[None] | None = None
+        self.stats = DrainStats()
 
-async def drain(ctx: AppContext, *, budget_seconds: float = 50.0) -> DrainStats:
-    """Sync what is on the queue, chunk by chunk, until it is empty, paused or the budget is spent."""
-    if _draining.locked():  # the previous tick is still draining: one drainer per process keeps order
-        return DrainStats()
-    async with _draining:
-        return await _drain(ctx, budget_seconds)
+    async def handle(self, text: str) -> None:
+        """Settle one message the host invoked the trigger with; returns when its customers are final."""
+        queue, poison = self._queues()
+        try:
+            message = SyncMessage.parse(text)
+        except ValueError as exc:
+            await poison.send_message(dead_letter_text(text, f"malformed message: {exc}", "failed", None))
+            return
+        if self.ctx.settings.insider is None:
+            logger.error("insider-sync message dead-lettered: %s", NOT_CONFIGURED)
+            await poison.send_message(dead_letter_text(text, NOT_CONFIGURED, "dead-lettered", None))
+            return
+        item = _Invoked(message, asyncio.get_running_loop().create_future())
+        self.waiting.append(item)
+        if self.running is None:
+            self.running = asyncio.create_task(self._run(queue, poison))
+        await item.settled  # the drain's exception, if it failed: the host then retries this message
 
+    def _queues(self) -> tuple[QueueClient, QueueClient]:
+        return self.ctx.storage.work_queue(QUEUE_SETTING), self.ctx.storage.poison_queue(QUEUE_SETTING)
 
-async def _drain(ctx: AppContext, budget_seconds: float) -> DrainStats:
-    stats = DrainStats()
-    syncer = ctx.insider_syncer()
-    if await syncer.pause.state():
-        stats.paused = True
-        return stats
-    queue = ctx.storage.work_queue(QUEUE_SETTING)
-    poison = ctx.storage.poison_queue(QUEUE_SETTING)
-    deadline = time.monotonic() + budget_seconds
-    gate = asyncio.Semaphore(SETTLE_CONCURRENCY)
-    while time.monotonic() < deadline:
-        chunk = await _receive_chunk(queue, poison)
-        if not chunk:
-            break
-        mapping = await ctx.mapping_store.compiled()
+    async def _run(self, queue: QueueClient, poison: QueueClient) -> None:
+        try:
+            while self.waiting:  # checked with no await before `running` is cleared: no invocation is left behind
+                chunk: list[_Item] = []
+                try:
+                    await self._fill_chunk(queue, poison, chunk)
+                    await self._sync_chunk(queue, poison, chunk)
+                except Exception as exc:
+                    logger.exception("insider drain failed; its invocations fail so that the host retries them")
+                    for item in [*chunk, *self.waiting]:
+                        if isinstance(item, _Invoked) and not item.settled.done():
+                            item.settled.set_exception(exc)
+                    self.waiting.clear()
+        finally:
+            self.running = None
+
+    async def _fill_chunk(self, queue: QueueClient, poison: QueueClient, chunk: list[_Item]) -> None:
+        """Into `chunk`: what waits, topped up from the queue to about CHUNK_CUSTOMERS customers (none while paused).
+
+        A message that would overflow the chunk is released at once for the next one. When the queue runs dry
+        in the middle of a burst (the drain has received some), it lingers briefly: producers often write just
+        behind the drain; a lone message goes out at once.
+        """
+        customers = 0
+        while self.waiting and (not chunk or customers + len(self.waiting[0].message.customers) <= CHUNK_CUSTOMERS):
+            item = self.waiting.pop(0)
+            chunk.append(item)
+            customers += len(item.message.customers)
+        if await self.ctx.insider_syncer().pause.state():
+            return
+        received = 0
+        linger_until: float | None = None
+        while customers < CHUNK_CUSTOMERS:
+            per_message = max(1, customers // len(chunk))
+            wanted = max(1, min(32, (CHUNK_CUSTOMERS - customers) // per_message))
+            pages = queue.receive_messages(messages_per_page=wanted, visibility_timeout=RECEIVE_LEASE_SECONDS).by_page()
+            try:
+                page = [m async for m in await pages.__anext__()]
+            except StopAsyncIteration:
+                page = []
+            if not page:
+                if not received:
+                    break
+                linger_until = linger_until or time.monotonic() + LINGER_SECONDS
+                if time.monotonic() >= linger_until:
+                    break
+                await asyncio.sleep(LINGER_POLL_SECONDS)
+                continue
+            linger_until = None
+            for raw in page:
+                received += 1
+                try:
+                    message = SyncMessage.parse(raw.content)
+                except ValueError as exc:
+                    await poison.send_message(dead_letter_text(raw.content, f"malformed message: {exc}", "failed",
+                                                               None))
+                    await queue.delete_message(raw)
+                    continue
+                if customers + len(message.customers) > CHUNK_CUSTOMERS:
+                    await queue.update_message(raw, visibility_timeout=0)  # next chunk's
+                    continue
+                chunk.append(_Received(raw, message))
+                customers += len(message.customers)
+
+    async def _sync_chunk(self, queue: QueueClient, poison: QueueClient, chunk: list[_Item]) -> None:
+        syncer = self.ctx.insider_syncer()
+        mapping = await self.ctx.mapping_store.compiled()
         customers = [c for item in chunk for c in item.message.customers]
         outcome = await syncer.sync(mapping, customers, inline_retry=False)
+        stats = self.stats
         stats.messages += len(chunk)
         stats.customers += len(customers)
         stats.requests += outcome.requests_sent
+        stats.paused = outcome.paused is not None
         for result in outcome.results:
             stats.outcomes[result.status] = stats.outcomes.get(result.status, 0) + 1
+        gate = asyncio.Semaphore(SETTLE_CONCURRENCY)
 
-        async def settle(item: _Received, results: list[CustomerResult], paused: bool) -> None:
+        async def settle(item: _Item, results: list[CustomerResult]) -> None:
             async with gate:
-                await _settle(ctx, queue, poison, item, results, paused)
+                await _settle(self.ctx, queue, poison, item, results, outcome.paused is not None)
 
         offset, tasks = 0, []
         for item in chunk:
             size = len(item.message.customers)
-            tasks.append(settle(item, outcome.results[offset : offset + size], outcome.paused is not None))
+            tasks.append(settle(item, outcome.results[offset : offset + size]))
             offset += size
         await asyncio.gather(*tasks)
-        if outcome.paused:
-            stats.paused = True
-            break
-    if stats.messages:
-        logger.info("insider drain: %d message(s), %d customer(s), %d request(s), outcomes %s, paused=%s",
-                    stats.messages, stats.customers, stats.requests, stats.outcomes, stats.paused)
-    return stats
+        logger.info("insider drain: %d message(s), %d customer(s), %d request(s), paused=%s",
+                    len(chunk), len(customers), outcome.requests_sent, stats.paused)
+
+
+_drain: InsiderDrain | None = None
+
+
+def process_drain(ctx: AppContext) -> InsiderDrain:
+    """The drain of this process (one per app context, so one per event loop)."""
+    global _drain
+    if _drain is None or _drain.ctx is not ctx:
+        _drain = InsiderDrain(ctx)
+    return _drain
+
+
+async def process_message(ctx: AppContext, text: str) -> None:
+    """The queue trigger's body: settle `text` (one message) together with whatever else is waiting."""
+    await process_drain(ctx).handle(text)
