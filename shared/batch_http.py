@@ -7,13 +7,12 @@ This is the asynchronous request-reply pattern: Logic Apps and Power Automate po
 from __future__ import annotations
 
 import json
-from urllib.parse import quote
 
 import azure.functions as func
 
 from shared.api_models import MAX_BATCH_ITEMS, BatchAccepted, DeliveryStatus, ReplayAccepted, RequestStatus
 from shared.app_context import AppContext
-from shared.http_responses import model_response
+from shared.http_responses import accepted_headers, model_response
 from shared.identifiers import is_valid_identifier, new_identifier
 from shared.inquba_models import ITEM_MODELS, ItemKind
 from shared.inquba_queue import as_payload, enqueue, replay
@@ -23,15 +22,7 @@ from shared.request_parsing import parse_model, read_json
 
 MAX_ITEM_CHARS = 30_000  # one item travels as one queue message (64 KiB, base64) and one table property
 MAX_ERRORS_REPORTED = 100
-POLL_AFTER_SECONDS = 5
 LIST_KEYS: dict[ItemKind, str] = {"event": "events", "transaction": "transactions"}
-
-
-def status_location(req: func.HttpRequest, batch_id: str) -> str:
-    """`/api/requests/{batchId}`, carrying `?code=` only when the caller itself put the key in its URL."""
-    location = f"/api/requests/{quote(batch_id, safe='')}"
-    code = req.params.get("code")
-    return f"{location}?code={quote(code, safe='')}" if code else location
 
 
 async def submit(ctx: AppContext, req: func.HttpRequest, kind: ItemKind) -> func.HttpResponse:
@@ -90,7 +81,7 @@ async def submit(ctx: AppContext, req: func.HttpRequest, kind: ItemKind) -> func
         BatchAccepted,
         body_out,
         status=202,
-        headers={"Location": status_location(req, batch_id), "Retry-After": str(POLL_AFTER_SECONDS)},
+        headers=accepted_headers(req, batch_id),
     )
 
 
@@ -110,7 +101,7 @@ async def status(ctx: AppContext, req: func.HttpRequest, request_id: str) -> fun
             RequestStatus,
             {**body, "status": "running"},
             status=202,
-            headers={"Location": status_location(req, request_id), "Retry-After": str(POLL_AFTER_SECONDS)},
+            headers=accepted_headers(req, request_id),
         )
     items = [item.as_api() for item in view.items]
     if view.kind == "insider":  # an Insider request tracks customers, not identifiers
@@ -131,5 +122,5 @@ async def replay_failed(ctx: AppContext, req: func.HttpRequest, batch_id: str) -
         ReplayAccepted,
         {"batchId": batch_id, "replayed": len(replayed), "identifiers": replayed},
         status=202,
-        headers={"Location": status_location(req, batch_id), "Retry-After": str(POLL_AFTER_SECONDS)},
+        headers=accepted_headers(req, batch_id),
     )

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import azure.functions as func
 
@@ -18,6 +19,26 @@ if TYPE_CHECKING:  # pydantic is imported by the models; this module is imported
     from pydantic import BaseModel
 
 logger = logging.getLogger(__name__)
+
+POLL_AFTER_SECONDS = 5
+
+
+def status_location(req: func.HttpRequest, request_id: str) -> str:
+    """The absolute URL of `/api/requests/{id}` on the scheme and host the caller used.
+
+    Logic Apps' HTTP action and the Azure SDK pollers follow a 202's Location and expect it absolute; behind
+    Azure's front ends the request URL carries the app's public host name. `?code=` is added only when the
+    caller itself put the key in its URL: a key sent in a header never comes back in a response.
+    """
+    scheme, netloc, *_ = urlsplit(req.url)
+    code = req.params.get("code")
+    query = f"code={quote(code, safe='')}" if code else ""
+    return urlunsplit((scheme, netloc, f"/api/requests/{quote(request_id, safe='')}", query, ""))
+
+
+def accepted_headers(req: func.HttpRequest, request_id: str) -> dict[str, str]:
+    """`Location` and `Retry-After` of a 202: where and when to poll the request's status."""
+    return {"Location": status_location(req, request_id), "Retry-After": str(POLL_AFTER_SECONDS)}
 
 
 def _default(value: Any) -> Any:

@@ -18,8 +18,7 @@ from shared.api_models import (
     ResumeResponse,
 )
 from shared.app_context import AppContext
-from shared.batch_http import POLL_AFTER_SECONDS, status_location
-from shared.http_responses import json_response, model_response
+from shared.http_responses import accepted_headers, json_response, model_response
 from shared.identifiers import customer_id_problem, new_identifier
 from shared.insider_mapping import CompiledMapping, MappingInvalid, RejectedCustomer, load_mapping
 from shared.insider_queue import MAX_CUSTOMERS_PER_MESSAGE, QUEUE_SETTING, SyncMessage
@@ -176,7 +175,7 @@ async def _sync_async(ctx: AppContext, req: func.HttpRequest) -> func.HttpRespon
         InsiderSyncAccepted,
         {"requestId": request_id, "accepted": len(customers)},
         status=202,
-        headers={"Location": status_location(req, request_id), "Retry-After": str(POLL_AFTER_SECONDS)},
+        headers=accepted_headers(req, request_id),
     )
 
 

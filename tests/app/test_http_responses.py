@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 import azure.functions as func
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError
 
-from shared.http_responses import http_endpoint
+from shared.http_responses import accepted_headers, http_endpoint, status_location
 from shared.problems import PROBLEM_MEDIA_TYPE
 
 
@@ -48,3 +48,19 @@ async def test_other_errors_answer_a_bare_500_without_details() -> None:
         body = json.loads(response.get_body())
         assert body["detail"] == "an unexpected error occurred"
         assert "secret" not in response.get_body().decode()
+
+
+def _request(url: str, **params: str) -> func.HttpRequest:
+    return func.HttpRequest("POST", url, params=params, body=b"")
+
+
+def test_location_is_absolute_on_the_host_the_caller_used() -> None:
+    req = _request("https://inquba-fn.azurewebsites.net/api/inquba/events/batch")
+    assert status_location(req, "01KABC") == "https://inquba-fn.azurewebsites.net/api/requests/01KABC"
+    headers = accepted_headers(_request("http://127.0.0.1:7071/api/insider/sync?mode=async"), "01KABC")
+    assert headers == {"Location": "http://127.0.0.1:7071/api/requests/01KABC", "Retry-After": "5"}
+
+
+def test_location_carries_the_key_only_when_the_caller_put_it_in_its_url() -> None:
+    req = _request("https://fn.example/api/inquba/events/batch?code=k%2By", code="k+y")
+    assert status_location(req, "01KABC") == "https://fn.example/api/requests/01KABC?code=k%2By"
