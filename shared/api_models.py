@@ -195,8 +195,12 @@ class SyncProblem(BaseModel):
 
 class CustomerSyncResult(ApiModel):
     customer_id: str | None = Field(alias="customerId", description="The customer's id (null when it had none).")
-    status: Literal["synced", "rejected", "failed"] = Field(description="synced, rejected (not sent) or failed.")
-    errors: list[SyncProblem] = Field(description="Why it was rejected or failed.")
+    status: Literal["synced", "rejected", "failed", "unconfirmed"] = Field(
+        description="synced, rejected (not sent), failed, or unconfirmed (Insider's reply did not show it applied)."
+    )
+    errors: list[SyncProblem] = Field(description="Why it was rejected, failed or is unconfirmed.")
+    retryable: bool = Field(description="Whether sending it again may succeed (throttling, 5xx, timeout, pause, "
+                                        "an unconfirmed reply); false for synced, rejected and per-user failures.")
 
 
 class InsiderSyncResponse(ApiModel):

@@ -19,7 +19,7 @@ import httpx
 from shared.identifiers import new_identifier
 from shared.insider_mapping import CompiledMapping, MappedCustomer, RejectedCustomer
 from shared.insider_pause import InsiderPause
-from shared.insider_upsert import build_upsert_body, encode_body, pack_users, split_failures
+from shared.insider_upsert import build_upsert_body, encode_body, pack_users, read_upsert_reply
 from shared.outbound_log import CustomerSlice, OutboundLog
 from shared.redaction import Redactor
 from shared.settings import InsiderSettings
@@ -34,13 +34,14 @@ SEND_CONCURRENCY = 4
 class CustomerResult:
     customer_id: str | None
     customer_name: str | None
-    status: str  # synced | rejected | failed
+    status: str  # synced | rejected | failed | unconfirmed (Insider's reply does not show it was applied)
     errors: list[dict[str, Any]] = field(default_factory=list)
-    retryable: bool = False  # failed for a reason a later try may not have (throttling, 5xx, timeout, pause)
+    retryable: bool = False  # a later try may succeed (throttling, 5xx, timeout, pause, unconfirmed reply)
     upstream_status: int | None = None
 
     def as_api(self) -> dict[str, Any]:
-        return {"customerId": self.customer_id, "status": self.status, "errors": self.errors}
+        return {"customerId": self.customer_id, "status": self.status, "errors": self.errors,
+                "retryable": self.retryable}
 
 
 @dataclass
@@ -65,25 +66,29 @@ def upsert_request(settings: InsiderSettings, body: bytes) -> httpx.Request:
     )
 
 
-def _json(result: UpstreamResult) -> Any:
-    try:
-        return json.loads(result.body)
-    except ValueError:
-        return None
-
-
 def _request_outcomes(result: UpstreamResult, count: int) -> list[tuple[str, list[dict[str, Any]], bool]]:
-    """(status, errors, retryable) for each user of one upsert request, from Insider's answer."""
+    """(status, errors, retryable) for each user of one upsert request, from Insider's answer.
+
+    A user is synced only when a 200 of the documented shape, whose counts add up, names no failure of it;
+    when the reply cannot confirm that, the users it names no failure for are unconfirmed and retryable.
+    """
     status = result.status_code
     if status == 200:
-        failures = split_failures(_json(result), count)
+        reply = read_upsert_reply(result.body, count)
+        unconfirmed = [{"field": "request", "rule": "unconfirmed",
+                        "message": f"Insider's reply does not confirm this user: {reply.unconfirmed}"}]
         outcomes: list[tuple[str, list[dict[str, Any]], bool]] = []
         for index in range(count):
             errors = [
                 {"field": f["path"], "rule": "insider", "message": "; ".join(map(str, f["messages"]))}
-                for f in failures.get(index, [])
+                for f in reply.failures.get(index, [])
             ]
-            outcomes.append(("failed", errors, False) if errors else ("synced", [], False))
+            if errors:
+                outcomes.append(("failed", errors, False))
+            elif reply.unconfirmed:
+                outcomes.append(("unconfirmed", unconfirmed, True))
+            else:
+                outcomes.append(("synced", [], False))
         return outcomes
     error = result.error or f"HTTP {status}"
     if status == 403:
@@ -223,5 +228,5 @@ class InsiderSyncer:
                 await self.sleep(retry_after)
                 attempt += 1
                 continue
-            # Failures Insider did not tie to a user (UNATTRIBUTED) stay in the logged response body.
+            # A reply that confirms nothing keeps its body in the log entry; its users are retried (unconfirmed).
             return outcomes, result.status_code

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Any, Final
 
 from shared.insider_mapping import CompiledMapping
@@ -17,9 +18,11 @@ __all__ = [
     "MAX_USERS",
     "UNATTRIBUTED",
     "PackedRequests",
+    "UpsertReply",
     "build_upsert_body",
     "encode_body",
     "pack_users",
+    "read_upsert_reply",
     "split_failures",
 ]
 
@@ -162,3 +165,58 @@ def split_failures(response_json: Any, user_count: int) -> dict[int, list[dict[s
             [f"{count} user(s) failed but errors name {attributed}"],
         )
     return result
+
+
+@dataclass(frozen=True)
+class UpsertReply:
+    """What a 200 upsert reply says: failures per user index, and whether the rest can be counted as applied.
+
+    ``unconfirmed`` is None only when the reply has the documented shape (``data.successful`` and
+    ``data.fail``) and its counts add up: ``fail.count`` users named in ``errors`` and ``successful.count``
+    plus ``fail.count`` equal to the users sent. Otherwise it says why, and the users without a named
+    failure are not known to be applied.
+    """
+
+    failures: dict[int, list[dict[str, Any]]]
+    unconfirmed: str | None
+
+
+def _count(part: Any) -> int | None:
+    """``{}`` counts 0; ``{"count": n, ...}`` counts n; anything else is not the documented shape."""
+    if part == {}:
+        return 0
+    if isinstance(part, dict):
+        count = part.get("count")
+        if isinstance(count, int) and not isinstance(count, bool) and count >= 0:
+            return count
+    return None
+
+
+def _unconfirmed_reason(response_json: Any, failures: dict[int, list[dict[str, Any]]], user_count: int) -> str | None:
+    data = response_json.get("data") if isinstance(response_json, dict) else None
+    if not isinstance(data, dict) or "successful" not in data or "fail" not in data:
+        return "the reply is not the documented {data: {successful, fail}}"
+    successful, failed = _count(data["successful"]), _count(data["fail"])
+    if successful is None or failed is None:
+        return "the reply's successful or fail part has no count"
+    named = len(failures) - (UNATTRIBUTED in failures)
+    if failed != named:
+        return f"fail.count is {failed} but errors name {named} user(s)"
+    if successful + failed != user_count:
+        return f"successful.count {successful} + fail.count {failed} is not the {user_count} user(s) sent"
+    if UNATTRIBUTED in failures:
+        return "the reply has failures it ties to no user of the request"
+    return None
+
+
+def read_upsert_reply(body: bytes | str, user_count: int) -> UpsertReply:
+    """Read a 200 upsert reply as strictly as its documented shape allows (see :class:`UpsertReply`)."""
+    try:
+        response_json = json.loads(body)
+    except ValueError:
+        return UpsertReply({}, "the reply is not JSON")
+    failures = split_failures(response_json, user_count)
+    reason = _unconfirmed_reason(response_json, failures, user_count)
+    if reason is not None:
+        failures = {k: v for k, v in failures.items() if k != UNATTRIBUTED}
+    return UpsertReply(failures, reason)
