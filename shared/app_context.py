@@ -113,11 +113,25 @@ class AppContext:
 _context: AppContext | None = None
 _context_loop: asyncio.AbstractEventLoop | None = None
 _lock: asyncio.Lock | None = None
+_closer: asyncio.Task[None] | None = None
+
+
+async def _close_when_the_loop_ends(ctx: AppContext) -> None:
+    """Closes the context's clients when the host ends the event loop.
+
+    The Functions worker has no shutdown hook for an app; a host that stops the way `asyncio.run` does (the
+    local runner, a test loop) cancels the tasks still pending, and this one then closes the HTTP client and the
+    storage clients, so that nothing is left unclosed.
+    """
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await ctx.close()
 
 
 async def get_context() -> AppContext:
     """The process-wide context, created on first use (settings errors surface as SettingsError)."""
-    global _context, _context_loop, _lock
+    global _context, _context_loop, _lock, _closer
     loop = asyncio.get_running_loop()
     if _context is not None and _context_loop is loop:
         return _context
@@ -126,4 +140,5 @@ async def get_context() -> AppContext:
     async with _lock:
         if _context is None:
             _context = await AppContext.create(load_settings(os.environ))
+            _closer = loop.create_task(_close_when_the_loop_ends(_context), name="close app context")
         return _context
