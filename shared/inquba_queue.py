@@ -21,7 +21,7 @@ from shared.app_context import AppContext
 from shared.delivery_records import DeliveryRecord
 from shared.inquba_models import ITEM_MODELS, InqubaItem, ItemKind
 from shared.inquba_publishing import UpstreamFailure
-from shared.queue_messages import InqubaQueueMessage, dead_letter_text
+from shared.queue_messages import InqubaQueueMessage, send_dead_letter
 from shared.request_parsing import field_errors
 from shared.retry_policy import retry_delay_seconds
 from shared.telemetry import log_extra
@@ -86,9 +86,8 @@ async def _finish(
 async def _dead_letter(
     ctx: AppContext, message: InqubaQueueMessage, status: str, *, attempts: int, upstream_status: int | None, error: str
 ) -> ProcessResult:
-    await _poison(ctx, message.kind).send_message(
-        dead_letter_text(message.model_dump(by_alias=True, exclude_none=True), error, status, upstream_status)
-    )
+    await send_dead_letter(_poison(ctx, message.kind), message.model_dump(by_alias=True, exclude_none=True), error,
+                           status, upstream_status, identifier=message.identifier)
     await _finish(ctx, message, status, attempts=attempts, upstream_status=upstream_status, error=error)
     logger.warning("inQuba %s %s %s after %d attempt(s): %s", message.kind, message.identifier, status, attempts, error,
                    extra=log_extra(message.identifier, status=status))
@@ -101,7 +100,7 @@ async def process_message(ctx: AppContext, text: str, expected_kind: ItemKind) -
         message = InqubaQueueMessage.model_validate_json(text)
     except ValidationError as exc:
         error = "malformed message: " + "; ".join(f"{e.field} {e.message}" for e in field_errors(exc))
-        await _poison(ctx, expected_kind).send_message(dead_letter_text(text, error, "failed", None))
+        await send_dead_letter(_poison(ctx, expected_kind), text, error, "failed", None)
         logger.warning("inQuba queue: %s", error)
         return ProcessResult("failed", None)
 

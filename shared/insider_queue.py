@@ -31,7 +31,7 @@ from azure.storage.queue.aio import QueueClient
 
 from shared.app_context import AppContext
 from shared.insider_sync import CustomerResult
-from shared.queue_messages import dead_letter_text
+from shared.queue_messages import send_dead_letter
 from shared.retry_policy import retry_delay_seconds
 
 logger = logging.getLogger(__name__)
@@ -136,8 +136,8 @@ async def _settle(ctx: AppContext, queue: QueueClient, poison: QueueClient, item
                                  visibility_timeout=delay, time_to_live=-1)
     elif give_up:
         errors = "; ".join(e["message"] for r in retry_results for e in r.errors)[:4000]
-        await poison.send_message(dead_letter_text(SyncMessage(retry, message.request_id, message.attempt).to_text(),
-                                                   errors, "dead-lettered", retry_results[0].upstream_status))
+        await send_dead_letter(poison, SyncMessage(retry, message.request_id, message.attempt).to_text(), errors,
+                               "dead-lettered", retry_results[0].upstream_status, identifier=message.request_id)
     if message.request_id:
         for result in results:
             if result.customer_id is None:
@@ -166,11 +166,10 @@ class InsiderDrain:
         try:
             message = SyncMessage.parse(text)
         except ValueError as exc:
-            await poison.send_message(dead_letter_text(text, f"malformed message: {exc}", "failed", None))
+            await send_dead_letter(poison, text, f"malformed message: {exc}", "failed", None)
             return
         if self.ctx.settings.insider is None:
-            logger.error("insider-sync message dead-lettered: %s", NOT_CONFIGURED)
-            await poison.send_message(dead_letter_text(text, NOT_CONFIGURED, "dead-lettered", None))
+            await send_dead_letter(poison, text, NOT_CONFIGURED, "dead-lettered", None)
             return
         item = _Invoked(message, asyncio.get_running_loop().create_future())
         self.waiting.append(item)
@@ -235,8 +234,7 @@ class InsiderDrain:
                 try:
                     message = SyncMessage.parse(raw.content)
                 except ValueError as exc:
-                    await poison.send_message(dead_letter_text(raw.content, f"malformed message: {exc}", "failed",
-                                                               None))
+                    await send_dead_letter(poison, raw.content, f"malformed message: {exc}", "failed", None)
                     await queue.delete_message(raw)
                     continue
                 if customers + len(message.customers) > CHUNK_CUSTOMERS:

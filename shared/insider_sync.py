@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,8 +24,10 @@ from shared.insider_upsert import build_upsert_body, encode_body, pack_users, re
 from shared.outbound_log import CustomerSlice, OutboundLog
 from shared.redaction import Redactor
 from shared.settings import InsiderSettings
-from shared.telemetry import delivery_span
+from shared.telemetry import delivery_span, log_extra
 from shared.upstream_call import CallMeta, UpstreamResult, send
+
+logger = logging.getLogger(__name__)
 
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 SEND_CONCURRENCY = 4
@@ -214,6 +217,8 @@ class InsiderSyncer:
                 reason = "Insider answered 403 (check INSIDER_PARTNER_NAME and INSIDER_API_KEY, and the IP allow-list)"
                 sync.paused = reason
                 await self.pause.pause(reason)
+                # the `insider_paused` event the alert rule counts (docs/deploy.md, "Alerts")
+                logger.error("Insider sending paused: %s", reason, extra=log_extra(identifier, event="insider_paused"))
                 return outcomes, result.status_code
             retry_after = result.retry_after_seconds
             if (

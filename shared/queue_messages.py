@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.identifiers import IDENTIFIER_PATTERN
+from shared.telemetry import log_extra
+
+if TYPE_CHECKING:
+    from azure.storage.queue.aio import QueueClient
+
+logger = logging.getLogger(__name__)
 
 
 class InqubaQueueMessage(BaseModel):
@@ -44,3 +51,15 @@ def dead_letter_text(original: str | dict[str, Any], error: str, status: str, up
         "at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
     }
     return json.dumps(body, ensure_ascii=False, default=str)
+
+
+async def send_dead_letter(poison: QueueClient, original: str | dict[str, Any], error: str, status: str,
+                           upstream_status: int | None, *, identifier: str | None = None) -> None:
+    """Put the dead-letter copy on `poison` and say so: the `dead_lettered` event the alert rules count.
+
+    docs/deploy.md ("Alerts") queries `traces` for `customDimensions.event == "dead_lettered"`.
+    """
+    await poison.send_message(dead_letter_text(original, error, status, upstream_status))
+    logger.warning("dead-lettered to %s (%s): %s", poison.queue_name, status, error[:500],
+                   extra=log_extra(identifier, event="dead_lettered", queue=poison.queue_name, status=status,
+                                   upstream_status=upstream_status))

@@ -66,6 +66,31 @@ def delivery_span(name: str, identifier: str | None, **attributes: Any) -> Itera
         yield span
 
 
+@contextmanager
+def upstream_span(target: str, operation: str, method: str, identifier: str | None) -> Iterator[Span]:
+    """A CLIENT span per outbound call: App Insights records it as a dependency (docs/deploy.md, "Alerts").
+
+    The failure-rate alert counts `dependencies` by `upstream.target` and `success`; mark the span failed
+    with :func:`end_upstream_span` when the answer is not 2xx or there was none.
+    """
+    from opentelemetry.trace import SpanKind
+
+    tags = {"upstream.target": target, "upstream.operation": operation, "http.request.method": method,
+            "delivery.identifier": identifier or ""}
+    with _tracer().start_as_current_span(f"{method} {target} {operation}", kind=SpanKind.CLIENT,
+                                         attributes=tags) as span:
+        yield span
+
+
+def end_upstream_span(span: Span, status_code: int | None, error: str | None) -> None:
+    from opentelemetry.trace import Status, StatusCode
+
+    if status_code is not None:
+        span.set_attribute("http.response.status_code", status_code)
+    if status_code is None or not 200 <= status_code < 300:
+        span.set_status(Status(StatusCode.ERROR, (error or f"HTTP {status_code}")[:200]))
+
+
 def log_extra(identifier: str | None, **fields: Any) -> dict[str, Any]:
     """`extra=` for a log record: the identifier travels to App Insights as a custom dimension."""
     return {"identifier": identifier, **fields}

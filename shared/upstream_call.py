@@ -11,6 +11,7 @@ import httpx
 
 from shared.outbound_log import CustomerSlice, OutboundLog, OutboundLogEntry
 from shared.redaction import Redactor
+from shared.telemetry import end_upstream_span, upstream_span
 
 
 @dataclass
@@ -82,21 +83,24 @@ async def send(
     """
     started = time.perf_counter()
     epoch_ms = int(time.time() * 1000)
-    try:
-        response = await http.send(request)
-        body = await response.aread()
-        result = UpstreamResult(response.status_code, body, response.headers, time.perf_counter() - started, None)
-    except httpx.TimeoutException as exc:
-        result = UpstreamResult(
-            None, b"", httpx.Headers(), time.perf_counter() - started, f"timeout: {type(exc).__name__}", True
-        )
-    except httpx.TransportError as exc:
-        result = UpstreamResult(
-            None, b"", httpx.Headers(), time.perf_counter() - started, f"network error: {type(exc).__name__}: {exc}"
-        )
-    error = result.error
-    if error is None and not result.ok:
-        error = describe_status_error(result.status_code or 0, redactor.body(result.text, None) or "")
+    with upstream_span(meta.target, meta.operation, request.method, meta.identifier) as span:
+        try:
+            response = await http.send(request)
+            body = await response.aread()
+            result = UpstreamResult(response.status_code, body, response.headers, time.perf_counter() - started, None)
+        except httpx.TimeoutException as exc:
+            result = UpstreamResult(
+                None, b"", httpx.Headers(), time.perf_counter() - started, f"timeout: {type(exc).__name__}", True
+            )
+        except httpx.TransportError as exc:
+            result = UpstreamResult(
+                None, b"", httpx.Headers(), time.perf_counter() - started,
+                f"network error: {type(exc).__name__}: {exc}",
+            )
+        error = result.error
+        if error is None and not result.ok:
+            error = describe_status_error(result.status_code or 0, redactor.body(result.text, None) or "")
+        end_upstream_span(span, result.status_code, redactor.text(error) if error else None)
     entry = OutboundLogEntry(
         target=meta.target,
         operation=meta.operation,

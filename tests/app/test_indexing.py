@@ -67,7 +67,7 @@ def test_find_function_app_takes_the_one_register_whatever_its_name() -> None:
 
 
 def test_find_function_app_refuses_none_or_two_with_the_workers_messages() -> None:
-    with pytest.raises(ValueError, match="Could not find top level function app instances in function_app.py"):
+    with pytest.raises(ValueError, match=r"Could not find top level function app instances in function_app\.py"):
         find_function_app(_module(nothing=1))
     with pytest.raises(ValueError, match="More than one FunctionApp or other top level function app instances"):
         find_function_app(_module(a=func.FunctionApp(), b=func.FunctionApp()))
