@@ -82,7 +82,9 @@ class AppliedUsers:
 
     _users: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def apply(self, user: dict[str, Any], *, skip_hook: bool, request_seq: int | None) -> None:
+    def apply(
+        self, user: dict[str, Any], *, skip_hook: bool, request_seq: int | None, undocumented: list[str]
+    ) -> None:
         key = identity_key(user)
         previous = self._users.get(key)
         self._users[key] = {
@@ -93,6 +95,8 @@ class AppliedUsers:
             "skip_hook": skip_hook,
             "applied_count": (previous["applied_count"] if previous else 0) + 1,
             "request_seq": request_seq,
+            # Paths of the last payload that insider-api.md does not define (accepted as sent).
+            "undocumented": undocumented,
         }
 
     def all(self) -> list[dict[str, Any]]:
