@@ -11,6 +11,8 @@ from typing import Any
 
 from aiohttp import web
 
+from sandbox.faults import FAULT_HEADER
+from sandbox.insider_replies import odd_upsert_reply, results_body
 from sandbox.insider_validation import check_user, is_url
 from sandbox.state import ENTRY_KEY, STATE_KEY
 
@@ -83,18 +85,20 @@ async def upsert(request: web.Request) -> web.Response:
             # Top-level keys the reference does not define are accepted too; each user notes them.
             undocumented = [key for key in body if key not in TOP_LEVEL_FIELDS] + check.undocumented
             accepted.append((user, undocumented))
-    for user, undocumented in accepted:
-        state.insider_users.apply(
-            user,
-            skip_hook=bool(body.get("skip_hook", False)),
-            request_seq=entry.seq if entry else None,
-            undocumented=undocumented,
-        )
-    return web.json_response(
-        {
-            "data": {
-                "successful": {"count": len(accepted)} if accepted else {},
-                "fail": {"count": failed, "errors": errors} if failed else {},
-            }
-        }
-    )
+    # Only a request that would be answered 200 gets (and uses up) an odd reply.
+    odd = state.take_upsert_reply()
+    if odd is None or odd["apply"]:
+        for user, undocumented in accepted:
+            state.insider_users.apply(
+                user,
+                skip_hook=bool(body.get("skip_hook", False)),
+                request_seq=entry.seq if entry else None,
+                undocumented=undocumented,
+            )
+    if odd is not None:
+        if entry is not None:
+            entry.fault = "reply"
+        response = odd_upsert_reply(odd["kind"], len(users))
+        response.headers[FAULT_HEADER] = "reply"
+        return response
+    return web.json_response(results_body(len(accepted), failed, errors))
