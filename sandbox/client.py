@@ -38,6 +38,18 @@ class SandboxControl:
         """Partial config update (keys as in SandboxConfig); returns the whole resulting config."""
         return self._call("POST", "/config", json=settings)
 
+    def insider_upsert_reply(
+        self, kind: str | None, *, count: int | None = None, rate: float | None = None, apply: bool = False
+    ) -> dict[str, Any] | None:
+        """Answer the next `count` upserts (default 1), or a `rate` of them, with the odd 200 `kind`.
+
+        Kinds: sandbox.insider_replies.UPSERT_REPLY_KINDS. Only upserts that would be answered 200
+        count; `apply` says whether their valid users are applied anyway. `kind=None` turns it off.
+        Returns the setting now in force (`count` is what is left).
+        """
+        value = None if kind is None else {"kind": kind, "count": count, "rate": rate, "apply": apply}
+        return self.configure(insider_upsert_reply=value)["insider_upsert_reply"]
+
     def config(self) -> dict[str, Any]:
         return self._call("GET", "/config")
 

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sandbox.insider_replies import UPSERT_REPLY_KINDS
 from sandbox.targets import FAULT_TARGETS
 
 TENANT_FIELDS = ("username", "password", "client_id", "client_secret")
@@ -56,6 +57,8 @@ class SandboxConfig:
     # Insider's example F (answered 2 successful) has a purchase without `quantity`, so the real
     # server does not enforce it; set true to require it as the parameter table says.
     purchase_requires_quantity: bool = False
+    # An odd 200 for the next `count` upserts, or for a `rate` of them: {"kind", "count", "rate", "apply"}.
+    insider_upsert_reply: dict[str, Any] | None = None
     max_recorded_requests: int = 5000
     max_recorded_body_bytes: int = 1_000_000
 
@@ -187,6 +190,26 @@ def _positive_int(key: str, value: Any) -> int:
     return value
 
 
+def _upsert_reply(key: str, value: Any) -> dict[str, Any] | None:
+    """None, or {"kind", "count" | "rate", "apply"}; neither count nor rate means the next upsert only."""
+    if value is None:
+        return None
+    fields = ("kind", "count", "rate", "apply")
+    if not isinstance(value, dict) or set(value) - set(fields):
+        raise _fail(key, f"must be null or an object with {', '.join(fields)}")
+    if value.get("kind") not in UPSERT_REPLY_KINDS:
+        raise _fail(key, f"kind must be one of {', '.join(UPSERT_REPLY_KINDS)}")
+    count, rate = value.get("count"), value.get("rate")
+    if count is not None and rate is not None:
+        raise _fail(key, "give count or rate, not both")
+    return {
+        "kind": value["kind"],
+        "count": _positive_int(f"{key}.count", count) if count is not None else (1 if rate is None else None),
+        "rate": None if rate is None else _probability(f"{key}.rate", rate),
+        "apply": _bool(f"{key}.apply", value.get("apply", False)),
+    }
+
+
 def _seed(key: str, value: Any) -> int | str | None:
     if value is None or (isinstance(value, int | str) and not isinstance(value, bool)):
         return value
@@ -208,6 +231,7 @@ _VALIDATORS: dict[str, Any] = {
     "rate_limit_per_minute": _rate_limit,
     "random_seed": _seed,
     "purchase_requires_quantity": _bool,
+    "insider_upsert_reply": _upsert_reply,
     "max_recorded_requests": _non_negative_int,
     "max_recorded_body_bytes": _non_negative_int,
 }

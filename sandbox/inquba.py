@@ -40,9 +40,6 @@ async def token(request: web.Request) -> web.Response:
     account = state.config.tenants.get(tenant)
     if account is None:
         return _not_found()
-    if "Authorization" in request.headers:
-        # The connector sends client_id/client_secret in the form body, never HTTP Basic.
-        return _oauth_error(401, "invalid_client", "client credentials must be sent in the form body")
     if request.content_type != FORM_CONTENT_TYPE:
         return _oauth_error(400, "invalid_request", f"Content-Type must be {FORM_CONTENT_TYPE}")
 
@@ -59,6 +56,8 @@ async def token(request: web.Request) -> web.Response:
         return _oauth_error(400, "invalid_request", "grant_type is missing")
     if fields["grant_type"] != "password":
         return _oauth_error(400, "unsupported_grant_type", "only grant_type=password is supported")
+    # The form fields are required (an Authorization header, which the reference does not mention, is
+    # ignored: HTTP Basic credentials alone leave them missing).
     if fields.get("client_id") != account["client_id"] or fields.get("client_secret") != account["client_secret"]:
         return _oauth_error(401, "invalid_client", "unknown client or wrong client secret")
     if fields.get("scope") != SCOPE:

@@ -11,7 +11,9 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox.insider_validation import validate_user
+from sandbox.faults import FAULT_HEADER
+from sandbox.insider_replies import odd_upsert_reply, results_body
+from sandbox.insider_validation import check_user, is_url
 from sandbox.state import ENTRY_KEY, STATE_KEY
 
 MAX_BODY_BYTES = 5_000_000
@@ -22,6 +24,11 @@ ACCESS_DENIED = {
     "success": False,
     "message": "Access Denied. You do not have sufficient access to perform this action.",
 }
+
+
+def _reject_constant(name: str) -> Any:
+    # Python's json takes NaN and Infinity; JSON (and so Insider) does not.
+    raise ValueError(f"{name} is not JSON")
 
 
 def _bad_request(error: str) -> web.Response:
@@ -44,16 +51,12 @@ async def upsert(request: web.Request) -> web.Response:
     if len(raw) > MAX_BODY_BYTES:
         return _bad_request("request body is bigger than maximum allowed size 5,000,000 bytes")
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, parse_constant=_reject_constant)
     except ValueError:
         # Undocumented text; shaped like Insider's other 400s.
         return _bad_request("request body is not valid JSON: bad request")
     if not isinstance(body, dict):
         return _bad_request("request body must be a JSON object: bad request")
-    unknown = sorted(set(body) - TOP_LEVEL_FIELDS)
-    if unknown:
-        # Undocumented; strict on purpose (e.g. Segment's `platform` must not be copied).
-        return _bad_request(f"unknown field(s) {', '.join(unknown)}: bad request")
     users = body.get("users")
     if not users:
         return _bad_request("users must be defined: bad request")
@@ -66,29 +69,36 @@ async def upsert(request: web.Request) -> web.Response:
         if flag in body and not isinstance(body[flag], bool):
             return _bad_request(f"{flag} must be a boolean: bad request")
     callback = body.get("error_callback_endpoint")
-    if callback is not None and not (isinstance(callback, str) and callback.startswith(("http://", "https://"))):
+    if callback is not None and not is_url(callback):
         return _bad_request("error_callback_endpoint must be a URL: bad request")
 
     entry = request.get(ENTRY_KEY)
     errors: dict[str, list[str]] = {}
     failed = 0
-    accepted: list[dict[str, Any]] = []
+    accepted: list[tuple[dict[str, Any], list[str]]] = []
     for index, user in enumerate(users):
-        user_errors = validate_user(index, user, purchase_requires_quantity=config.purchase_requires_quantity)
-        if user_errors:
+        check = check_user(index, user, purchase_requires_quantity=config.purchase_requires_quantity)
+        if check.errors:
             failed += 1
-            errors.update(user_errors)
+            errors.update(check.errors)
         else:
-            accepted.append(user)
-    for user in accepted:
-        state.insider_users.apply(
-            user, skip_hook=bool(body.get("skip_hook", False)), request_seq=entry.seq if entry else None
-        )
-    return web.json_response(
-        {
-            "data": {
-                "successful": {"count": len(accepted)} if accepted else {},
-                "fail": {"count": failed, "errors": errors} if failed else {},
-            }
-        }
-    )
+            # Top-level keys the reference does not define are accepted too; each user notes them.
+            undocumented = [key for key in body if key not in TOP_LEVEL_FIELDS] + check.undocumented
+            accepted.append((user, undocumented))
+    # Only a request that would be answered 200 gets (and uses up) an odd reply.
+    odd = state.take_upsert_reply()
+    if odd is None or odd["apply"]:
+        for user, undocumented in accepted:
+            state.insider_users.apply(
+                user,
+                skip_hook=bool(body.get("skip_hook", False)),
+                request_seq=entry.seq if entry else None,
+                undocumented=undocumented,
+            )
+    if odd is not None:
+        if entry is not None:
+            entry.fault = "reply"
+        response = odd_upsert_reply(odd["kind"], len(users))
+        response.headers[FAULT_HEADER] = "reply"
+        return response
+    return web.json_response(results_body(len(accepted), failed, errors))

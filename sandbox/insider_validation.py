@@ -5,6 +5,11 @@ gives a rule key and message they are used verbatim (identifier rules, `identifi
 `event_name` regexp, purchase `event_params.*.required`). The other keys follow the same pattern:
 `<path>.required` for a missing field, `<path>.type(...)` for a container of the wrong type, and
 `<path>.*.<rule>` for a value rule on a field or on the members of a map (see sandbox/README.md).
+
+Only rules the reference states are enforced: its "must"/"required" sentences, its limits and the
+types of its parameter tables. Fields it does not define (unknown user or event fields, non-default
+root attributes or event parameters) and types it does not give are accepted, and listed as
+`undocumented` so tests can see them; the app's own validation decides what it sends.
 """
 
 from __future__ import annotations
@@ -14,22 +19,27 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import urlsplit
 
 EMAIL_PATTERN = r"^.+@.+\..+$"
 PHONE_PATTERN = r"^\+[1-9]\d{6,14}$"
-# The regex Insider prints for event names; it accepts `homepageView`, which the server rejected,
-# so names are checked with the documented safe rule below while the printed key is kept.
+# The regex Insider prints for event names accepts `homepageView`, which the server rejected. The
+# rule checked is the printed one without upper-case letters: the least strict rule that fits both
+# facts (the reference's stricter "safe rule" is advice for senders, not an observed rejection).
 EVENT_NAME_PRINTED_PATTERN = r"^[a-z0-9][a-zA-Z0-9._-]*$"
-EVENT_NAME_SAFE_PATTERN = r"^[a-z0-9][a-z0-9_]*$"
+EVENT_NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 COUNTRY_PATTERN = r"^[A-Z]{2}$"
 CURRENCY_PATTERN = r"^[A-Z]{3}$"
 
 _EMAIL = re.compile(EMAIL_PATTERN)
 _PHONE = re.compile(PHONE_PATTERN, re.ASCII)
-_EVENT_NAME = re.compile(EVENT_NAME_SAFE_PATTERN, re.ASCII)
+_EVENT_NAME = re.compile(EVENT_NAME_PATTERN, re.ASCII)
 _COUNTRY = re.compile(COUNTRY_PATTERN, re.ASCII)
 _CURRENCY = re.compile(CURRENCY_PATTERN, re.ASCII)
-_RFC3339 = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|([+-])(\d{2}):(\d{2}))", re.ASCII)
+# RFC 3339 §5.6: "T" and "Z" may be lower case.
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|([+-])(\d{2}):(\d{2}))", re.ASCII
+)
 
 IDENTIFIERS_REQUIRED = "either insider_id or idenifiers must be specified"  # sic, as Insider spells it
 ROOT_IDENTIFIERS = ("email", "phone_number", "uuid")
@@ -44,34 +54,30 @@ NUMBER_ARRAY_ATTRIBUTES = frozenset({"static_segment_id", "list_id"})
 SPECIAL_ATTRIBUTES = frozenset({"email", "phone_number", "birthday", "age", "country", "custom"})
 DEFAULT_ATTRIBUTES = BOOLEAN_ATTRIBUTES | STRING_ATTRIBUTES | NUMBER_ARRAY_ATTRIBUTES | SPECIAL_ATTRIBUTES
 
-# Default event parameters (insider-api.md §4, plus the defaults Insider's Segment code uses) and
-# the JSON type each must have; anything else belongs in event_params.custom.
+# Default event parameters with the type insider-api.md §4 gives each ("String", "Float", ...);
+# anything else belongs in event_params.custom, but is accepted (and listed as undocumented).
 EVENT_PARAM_TYPES: dict[str, str] = {
     "event_group_id": "string",
     "product_id": "string",
     "name": "string",
-    "url": "string",
+    "url": "url",
     "currency": "currency",
     "locale": "string",
     "color": "string",
     "size": "string",
+    "shipping_cost": "string",
     "promotion_name": "string",
     "product_image_url": "string",
     "session_id": "string",
-    "campaign_name": "string",
-    "user_agent": "string",
-    "referrer": "string",
-    "taxonomy": "string_array",
+    "taxonomy": "array",
     "quantity": "integer",
     "unit_price": "number",
     "unit_sale_price": "number",
     "promotion_discount": "number",
     "stock": "number",
-    # Typed "String" in Insider's table although it is an amount: accept both.
-    "shipping_cost": "string_or_number",
-    "campaign_id": "string_or_number",
-    "variant_id": "string_or_number",
 }
+# Defaults of Insider's own Segment code (insider-api.md §4) that the reference gives no type: any value.
+UNTYPED_EVENT_PARAMS = frozenset({"campaign_id", "campaign_name", "user_agent", "variant_id", "referrer"})
 
 REQUIRED_EVENT_PARAMS: dict[str, tuple[str, ...]] = {
     "purchase": ("event_group_id", "unit_sale_price", "currency", "quantity"),
@@ -92,12 +98,16 @@ def is_integer(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def is_scalar(value: Any) -> bool:
-    return isinstance(value, str | bool) or is_number(value)
+def is_url(value: Any) -> bool:
+    """An absolute URL: a scheme and a host, no white space."""
+    if not isinstance(value, str) or any(c.isspace() for c in value):
+        return False
+    parts = urlsplit(value)
+    return bool(parts.scheme and parts.netloc)
 
 
 def parse_rfc3339(value: Any) -> datetime | None:
-    """The datetime of an RFC 3339 date-time string (`T` and `Z` upper case), else None."""
+    """The datetime of an RFC 3339 date-time string, else None (a leap second 60 counts as 59)."""
     if not isinstance(value, str):
         return None
     match = _RFC3339.fullmatch(value)
@@ -105,7 +115,7 @@ def parse_rfc3339(value: Any) -> datetime | None:
         return None
     year, month, day, hour, minute, second = (int(match.group(i)) for i in range(1, 7))
     try:
-        if match.group(8) == "Z":
+        if match.group(8) in ("Z", "z"):
             tz = UTC
         else:
             off_hours, off_minutes = int(match.group(10)), int(match.group(11))
@@ -113,37 +123,43 @@ def parse_rfc3339(value: Any) -> datetime | None:
                 return None
             sign = -1 if match.group(9) == "-" else 1
             tz = timezone(sign * timedelta(hours=off_hours, minutes=off_minutes))
-        return datetime(year, month, day, hour, minute, second, tzinfo=tz)
+        # RFC 3339 allows second 60 (a leap second); datetime does not.
+        return datetime(year, month, day, hour, minute, 59 if second == 60 else second, tzinfo=tz)
     except ValueError:
         return None
 
 
 @dataclass
-class UserErrors:
-    """Errors of one user, keyed `users.<index>.<key>`."""
+class UserCheck:
+    """Errors of one user, keyed `users.<index>.<key>`, and the paths the reference does not define."""
 
     index: int
     errors: dict[str, list[str]] = field(default_factory=dict)
+    undocumented: list[str] = field(default_factory=list)
 
     def add(self, key: str, message: str) -> None:
         self.errors.setdefault(f"users.{self.index}.{key}", []).append(message)
 
+    def note(self, path: str) -> None:
+        """`path` (below the user) is not defined by the reference; it is accepted as sent."""
+        self.undocumented.append(f"users.{self.index}.{path}")
+
 
 def validate_user(index: int, user: Any, *, purchase_requires_quantity: bool = False) -> dict[str, list[str]]:
     """All validation errors of `users[index]`; empty when Insider would accept the user."""
-    out = UserErrors(index)
+    return check_user(index, user, purchase_requires_quantity=purchase_requires_quantity).errors
+
+
+def check_user(index: int, user: Any, *, purchase_requires_quantity: bool = False) -> UserCheck:
+    """Validate `users[index]`: its errors and its undocumented (accepted) fields."""
+    out = UserCheck(index)
     if not isinstance(user, dict):
         out.add("type(object)", f"user must be an object: {show(user)}")
-        return out.errors
+        return out
     for key in user:
         if key not in USER_FIELDS:
-            out.add("*.in(user_fields)", f"unknown user field: {key}")
+            out.note(key)
     _check_identity(user, out)
-    for flag in ("not_append", "append"):
-        if flag in user and not isinstance(user[flag], bool):
-            out.add(f"{flag}.*.type(boolean)", f"{flag} must be boolean: {show(user[flag])}")
-    if "object_attributes" in user and not isinstance(user["object_attributes"], dict):
-        out.add("object_attributes.type(object)", "object_attributes must be an object")
 
     attributes, events = user.get("attributes"), user.get("events")
     if not attributes and not events:
@@ -154,10 +170,10 @@ def validate_user(index: int, user: Any, *, purchase_requires_quantity: bool = F
         _check_attributes(attributes, out)
     if events is not None:
         _check_events(events, out, purchase_requires_quantity)
-    return out.errors
+    return out
 
 
-def _check_identity(user: dict[str, Any], out: UserErrors) -> None:
+def _check_identity(user: dict[str, Any], out: UserCheck) -> None:
     identifiers = user.get("identifiers")
     has_identifiers = False
     if identifiers is not None:
@@ -166,51 +182,34 @@ def _check_identity(user: dict[str, Any], out: UserErrors) -> None:
         else:
             out.add("identifiers.type(object)", "identifiers must be an object")
             has_identifiers = True  # reported above; not also "missing"
-    insider_id = user.get("insider_id")
-    if insider_id is not None and (not isinstance(insider_id, str) or not insider_id):
-        out.add("insider_id.*.type(string)", f"insider_id must be a non-empty string: {show(insider_id)}")
-    if not has_identifiers and insider_id is None:
+    if not has_identifiers and user.get("insider_id") is None:
         out.add("identifiers.required", IDENTIFIERS_REQUIRED)
         out.add("insider_id.required", IDENTIFIERS_REQUIRED)
 
 
-def _check_identifiers(identifiers: dict[str, Any], out: UserErrors) -> bool:
+def _check_identifiers(identifiers: dict[str, Any], out: UserCheck) -> bool:
     """Validate the identifiers object; True if it names at least one identifier."""
     present = False
     for key, value in identifiers.items():
         if key == "custom":
-            present = _check_custom_identifiers(value, out) or present
-            continue
-        if key not in ROOT_IDENTIFIERS:
-            out.add("identifiers.*.in(defaults_column)", "key must be one of phone_number(pn), email(em) or uuid")
-            present = True
+            if not isinstance(value, dict):
+                out.add("identifiers.custom.type(object)", "identifiers.custom must be an object")
+            # Custom identifier values have no documented type: any value is taken.
+            present = present or not isinstance(value, dict) or bool(value)
             continue
         present = True
-        if key == "email" and not (isinstance(value, str) and _EMAIL.fullmatch(value)):
+        if key not in ROOT_IDENTIFIERS:
+            out.add("identifiers.*.in(defaults_column)", "key must be one of phone_number(pn), email(em) or uuid")
+        elif key == "email" and not (isinstance(value, str) and _EMAIL.fullmatch(value)):
             out.add(f"identifiers.*.regexp({EMAIL_PATTERN})", f"not a valid email address: {show(value)}")
         elif key == "phone_number" and not (isinstance(value, str) and _PHONE.fullmatch(value)):
             out.add(f"identifiers.*.regexp({PHONE_PATTERN})", f"user has an invalid phone number: {show(value)}")
-        elif key == "uuid":
-            if not isinstance(value, str):
-                out.add("identifiers.*.type(string)", f"uuid must be string: {show(value)}")
-            elif not value:
-                out.add("identifiers.*.required", "uuid must not be empty")
+        elif key == "uuid" and not isinstance(value, str):
+            out.add("identifiers.*.type(string)", f"uuid must be string: {show(value)}")
     return present
 
 
-def _check_custom_identifiers(custom: Any, out: UserErrors) -> bool:
-    if not isinstance(custom, dict):
-        out.add("identifiers.custom.type(object)", "identifiers.custom must be an object")
-        return True
-    for name, value in custom.items():
-        if not isinstance(value, str):
-            out.add("identifiers.custom.*.type(string)", f"{name} must be string: {show(value)}")
-        elif not value:
-            out.add("identifiers.custom.*.required", f"{name} must not be empty")
-    return bool(custom)
-
-
-def _check_attributes(attributes: Any, out: UserErrors) -> None:
+def _check_attributes(attributes: Any, out: UserCheck) -> None:
     if not isinstance(attributes, dict):
         out.add("attributes.type(object)", "attributes must be an object")
         return
@@ -222,14 +221,13 @@ def _check_attributes(attributes: Any, out: UserErrors) -> None:
         _check_attribute(key, value, out)
 
 
-def _check_attribute(key: str, value: Any, out: UserErrors) -> None:
+def _check_attribute(key: str, value: Any, out: UserCheck) -> None:
     if key not in DEFAULT_ATTRIBUTES:
-        out.add(
-            "attributes.*.in(default_attributes)",
-            f"{key} is not a default attribute; send custom attributes in attributes.custom",
-        )
+        out.note(f"attributes.{key}")
     elif key == "custom":
-        _check_custom_values("attributes.custom", value, out)
+        # Custom values carry no type in the payload (their type is declared in the panel).
+        if not isinstance(value, dict):
+            out.add("attributes.custom.type(object)", "attributes.custom must be an object")
     elif key in BOOLEAN_ATTRIBUTES and not isinstance(value, bool):
         out.add("attributes.*.type(boolean)", f"{key} must be boolean: {show(value)}")
     elif key in STRING_ATTRIBUTES and not isinstance(value, str):
@@ -250,20 +248,7 @@ def _check_attribute(key: str, value: Any, out: UserErrors) -> None:
         )
 
 
-def _check_custom_values(path: str, custom: Any, out: UserErrors) -> None:
-    """Custom attributes/parameters: scalars or arrays of scalars (objects need object_attributes)."""
-    if not isinstance(custom, dict):
-        out.add(f"{path}.type(object)", f"{path} must be an object")
-        return
-    for name, value in custom.items():
-        if not (is_scalar(value) or (isinstance(value, list) and all(map(is_scalar, value)))):
-            out.add(
-                f"{path}.*.type(scalar)",
-                f"{name} must be a string, number, boolean or an array of them: {show(value)}",
-            )
-
-
-def _check_events(events: Any, out: UserErrors, purchase_requires_quantity: bool) -> None:
+def _check_events(events: Any, out: UserCheck, purchase_requires_quantity: bool) -> None:
     if not isinstance(events, list):
         out.add("events.type(array)", "events must be an array")
         return
@@ -271,13 +256,13 @@ def _check_events(events: Any, out: UserErrors, purchase_requires_quantity: bool
         _check_event(f"events.{position}", event, out, purchase_requires_quantity)
 
 
-def _check_event(path: str, event: Any, out: UserErrors, purchase_requires_quantity: bool) -> None:
+def _check_event(path: str, event: Any, out: UserCheck, purchase_requires_quantity: bool) -> None:
     if not isinstance(event, dict):
         out.add(f"{path}.type(object)", "event must be an object")
         return
     for key in event:
         if key not in EVENT_FIELDS:
-            out.add(f"{path}.*.in(event_fields)", f"unknown event field: {key}")
+            out.note(f"{path}.{key}")
 
     name = event.get("event_name")
     if name is None or name == "":
@@ -307,25 +292,24 @@ def _check_event(path: str, event: Any, out: UserErrors, purchase_requires_quant
         _check_event_param(f"{path}.event_params", key, value, out)
 
 
-def _check_event_param(path: str, key: str, value: Any, out: UserErrors) -> None:
+def _check_event_param(path: str, key: str, value: Any, out: UserCheck) -> None:
     if key == "custom":
-        _check_custom_values(f"{path}.custom", value, out)
+        if not isinstance(value, dict):
+            out.add(f"{path}.custom.type(object)", f"{path}.custom must be an object")
         return
     kind = EVENT_PARAM_TYPES.get(key)
     if kind is None:
-        out.add(
-            f"{path}.*.in(default_params)",
-            f"{key} is not a default event parameter; send custom parameters in event_params.custom",
-        )
+        if key not in UNTYPED_EVENT_PARAMS:
+            out.note(f"{path}.{key}")
     elif kind == "string" and not isinstance(value, str):
         out.add(f"{path}.*.type(string)", f"{key} must be string: {show(value)}")
     elif kind == "number" and not is_number(value):
         out.add(f"{path}.*.type(number)", f"{key} must be number: {show(value)}")
     elif kind == "integer" and not is_integer(value):
         out.add(f"{path}.*.type(integer)", f"{key} must be integer: {show(value)}")
-    elif kind == "string_or_number" and not (isinstance(value, str) or is_number(value)):
-        out.add(f"{path}.*.type(string|number)", f"{key} must be string or number: {show(value)}")
-    elif kind == "string_array" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
-        out.add(f"{path}.*.type([]string)", f"{key} must be an array of strings: {show(value)}")
+    elif kind == "array" and not isinstance(value, list):
+        out.add(f"{path}.*.type(array)", f"{key} must be an array: {show(value)}")
+    elif kind == "url" and not is_url(value):
+        out.add(f"{path}.*.type(url)", f"{key} must be a URL: {show(value)}")
     elif kind == "currency" and not (isinstance(value, str) and _CURRENCY.fullmatch(value)):
         out.add(f"{path}.*.regexp({CURRENCY_PATTERN})", f"currency must be ISO 4217: {show(value)}")

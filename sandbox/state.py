@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import random
 import secrets
@@ -82,7 +83,9 @@ class AppliedUsers:
 
     _users: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def apply(self, user: dict[str, Any], *, skip_hook: bool, request_seq: int | None) -> None:
+    def apply(
+        self, user: dict[str, Any], *, skip_hook: bool, request_seq: int | None, undocumented: list[str]
+    ) -> None:
         key = identity_key(user)
         previous = self._users.get(key)
         self._users[key] = {
@@ -93,6 +96,8 @@ class AppliedUsers:
             "skip_hook": skip_hook,
             "applied_count": (previous["applied_count"] if previous else 0) + 1,
             "request_seq": request_seq,
+            # Paths of the last payload that insider-api.md does not define (accepted as sent).
+            "undocumented": undocumented,
         }
 
     def all(self) -> list[dict[str, Any]]:
@@ -155,6 +160,17 @@ class SandboxState:
         self.recorder.max_body_bytes = self.config.max_recorded_body_bytes
         self.windows.clear()
         self.rng = random.Random(self.config.random_seed)
+
+    def take_upsert_reply(self) -> dict[str, Any] | None:
+        """The odd upsert reply asked for (`insider_upsert_reply`) if this upsert gets it; uses up a count."""
+        reply = self.config.insider_upsert_reply
+        if reply is None:
+            return None
+        if reply["rate"] is not None:
+            return reply if self.rng.random() < reply["rate"] else None
+        left = reply["count"] - 1
+        self.config = dataclasses.replace(self.config, insider_upsert_reply={**reply, "count": left} if left else None)
+        return reply
 
     def window(self, fault_target: str) -> SlidingWindow:
         return self.windows.setdefault(fault_target, SlidingWindow())

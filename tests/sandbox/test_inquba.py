@@ -90,12 +90,19 @@ async def test_token_rejects_a_json_body(http: httpx.AsyncClient) -> None:
     assert response.json()["error"] == "invalid_request"
 
 
-async def test_token_rejects_client_credentials_in_http_basic(http: httpx.AsyncClient) -> None:
+async def test_token_needs_client_credentials_in_the_form_not_http_basic(http: httpx.AsyncClient) -> None:
     basic = base64.b64encode(b"sandbox-client:sandbox-secret").decode()
     form = {k: v for k, v in TOKEN_FORM.items() if k not in ("client_id", "client_secret")}
     response = await http.post("/sandbox/connect/token", data=form, headers={"Authorization": f"Basic {basic}"})
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
+
+
+async def test_token_ignores_an_authorization_header_next_to_the_form(http: httpx.AsyncClient) -> None:
+    # The reference says nothing about the header on the token call: it is not a reason to refuse.
+    basic = base64.b64encode(b"someone:else").decode()
+    response = await http.post("/sandbox/connect/token", data=TOKEN_FORM, headers={"Authorization": f"Basic {basic}"})
+    assert response.status_code == 200
 
 
 async def test_token_without_expires_in_when_configured(sandbox: SandboxProcess, http: httpx.AsyncClient) -> None:

@@ -30,6 +30,9 @@ def example_b() -> dict[str, Any]:
     return json.loads(text.replace("[ … same two events as A … ]", events))
 
 
+EVENT = {"event_name": "order_delivered", "timestamp": "2023-03-10T21:35:20Z"}
+
+
 def user(index: int = 0, **fields: Any) -> dict[str, Any]:
     base: dict[str, Any] = {"identifiers": {"uuid": f"user-{index}"}, "attributes": {"name": f"User {index}"}}
     base.update(fields)
@@ -255,8 +258,9 @@ async def test_missing_users_is_400(http: httpx.AsyncClient, body: dict[str, Any
 @pytest.mark.parametrize(
     "body",
     [
-        {"users": [user()], "platform": "segment"},
         {"users": [user()], "skip_hook": "false"},
+        {"users": [user()], "append": 1},
+        {"users": [user()], "error_callback_endpoint": "not a url"},
         {"users": {"0": user()}},
         [user()],
     ],
@@ -265,6 +269,28 @@ async def test_malformed_top_level_is_400(http: httpx.AsyncClient, body: Any) ->
     response = await upsert(http, body)
     assert response.status_code == 400
     assert response.json()["error"].endswith("bad request")
+
+
+@pytest.mark.parametrize("content", [b'{"users": [{"identifiers": {"uuid": "u"}, "attributes": {"age": NaN}}]}', b"{"])
+async def test_body_that_is_not_json_is_400(http: httpx.AsyncClient, content: bytes) -> None:
+    headers = {**INSIDER_HEADERS, "Content-Type": "application/json"}
+    response = await http.post(UPSERT, content=content, headers=headers)
+    assert response.status_code == 400
+    assert response.json() == {"error": "request body is not valid JSON: bad request"}
+
+
+async def test_fields_the_reference_does_not_define_are_applied_and_listed(
+    sandbox: SandboxProcess, http: httpx.AsyncClient
+) -> None:
+    body = {
+        "platform": "segment",
+        "users": [user(0, attributes={"na": "Ann"}, events=[{**EVENT, "event_params": {"order_id": "A1"}}])],
+    }
+    response = await upsert(http, body)
+    assert response.json() == {"data": {"successful": {"count": 1}, "fail": {}}}
+    (applied,) = sandbox.control.insider_users()
+    assert applied["user"] == body["users"][0]
+    assert applied["undocumented"] == ["platform", "users.0.attributes.na", "users.0.events.0.event_params.order_id"]
 
 
 async def test_user_without_attributes_or_events_fails(http: httpx.AsyncClient) -> None:
