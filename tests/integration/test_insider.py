@@ -1,4 +1,4 @@
-"""Insider sync end to end: mapping, preview, sync now, the bulk queue, partial failures, 403 pause."""
+"""Insider sync end to end: mapping, preview, sync now, the bulk queue, partial failures, odd replies, 403 pause."""
 
 from __future__ import annotations
 
@@ -197,3 +197,52 @@ def test_a_403_pauses_sending_and_loses_nothing(app: RunningApp, upstream: Sandb
     result = poll_batch(app, accepted.headers["location"], timeout=120)
     assert result["counts"]["synced"] == 30
     assert {item["customerId"] for item in result["items"]} == {f"{tag}-{n}" for n in range(30)}
+
+
+# The sandbox's odd 200s (sandbox/insider_replies.py) and a piece of each body the log entry must keep.
+UNCONFIRMING_REPLIES = {"not-json": "<html>", "empty": "", "unknown-shape": "success",
+                        "unindexed-failures": "unification", "short-count": '"successful"',
+                        "excess-fail-count": '"fail"'}
+
+
+def logged_reply(app: RunningApp, identifier: str) -> dict[str, Any]:
+    """The outbound log entry of an upsert request, with its bodies."""
+    items = app.client.get("/api/outbound-logs", params={"identifier": identifier}).json()["items"]
+    (item,) = [i for i in items if i["operation"] == "upsert"]
+    return app.client.get(f"/api/outbound-logs/{item['id']}").json()
+
+
+@pytest.mark.parametrize("kind", sorted(UNCONFIRMING_REPLIES))
+def test_an_unconfirming_200_answers_every_customer_unconfirmed_and_retryable(
+    app: RunningApp, upstream: SandboxControl, kind: str
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    upstream.insider_upsert_reply(kind, count=1)
+    try:
+        response = app.client.post("/api/insider/sync", json={"customers": [customer(1, tag), customer(2, tag)]})
+    finally:
+        upstream.insider_upsert_reply(None)
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [(r["status"], r["retryable"]) for r in results] == [("unconfirmed", True)] * 2
+    assert all(r["errors"][0]["rule"] == "unconfirmed" for r in results)
+    entry = logged_reply(app, response.json()["identifier"])
+    assert entry["statusCode"] == 200 and UNCONFIRMING_REPLIES[kind] in (entry["responseBody"] or "")  # Insider's body
+
+
+def test_an_unconfirmed_customer_on_the_queue_is_retried_until_confirmed(
+    app: RunningApp, upstream: SandboxControl
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    upstream.insider_upsert_reply("short-count", count=1)
+    try:
+        body = {"customers": [customer(n, tag) for n in range(3)]}
+        accepted = app.client.post("/api/insider/sync?mode=async", json=body)
+        assert accepted.status_code == 202, accepted.text
+        result = poll_batch(app, accepted.headers["location"], timeout=120)
+    finally:
+        upstream.insider_upsert_reply(None)
+    assert result["counts"]["synced"] == 3
+    assert {item["attempts"] for item in result["items"]} == {2}  # the first 200 confirmed none of them
+    mine = [r for r in upserts(upstream) if r["json"] and r["json"]["users"][0]["identifiers"]["uuid"].startswith(tag)]
+    assert len(mine) == 2
