@@ -7,9 +7,9 @@ import os
 
 import azure.functions as func
 
-from shared.http_responses import http_endpoint, json_response
 from shared.settings import SettingsError, load_settings
 from shared.telemetry import configure_telemetry, quiet_library_loggers
+from shared.web.responses import http_endpoint, json_response
 
 # Each trigger imports the rest of `shared` inside its body. The worker indexes this file on every cold start by
 # reading every top-level name (azure_functions_worker/loader.py), so only these light modules are loaded then;
@@ -38,8 +38,8 @@ async def health(req: func.HttpRequest) -> func.HttpResponse:
 @app.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @http_endpoint
 async def openapi_document(req: func.HttpRequest) -> func.HttpResponse:
-    """The OpenAPI document of these routes (shared/openapi.py; exported to docs/openapi.json)."""
-    from shared import openapi
+    """The OpenAPI document of these routes (shared/web/openapi.py; exported to docs/openapi.json)."""
+    from shared.web import openapi
 
     return func.HttpResponse(openapi.openapi_json(app), mimetype="application/json", charset="utf-8")
 
@@ -47,8 +47,8 @@ async def openapi_document(req: func.HttpRequest) -> func.HttpResponse:
 @app.route(route="inquba/token", methods=["POST"])
 @http_endpoint
 async def inquba_token(req: func.HttpRequest) -> func.HttpResponse:
-    from shared import inquba_http
     from shared.app_context import get_context
+    from shared.inquba import routes as inquba_http
 
     return await inquba_http.token(await get_context(), req)
 
@@ -56,8 +56,8 @@ async def inquba_token(req: func.HttpRequest) -> func.HttpResponse:
 @app.route(route="inquba/events", methods=["POST"])
 @http_endpoint
 async def inquba_publish_event(req: func.HttpRequest) -> func.HttpResponse:
-    from shared import inquba_http
     from shared.app_context import get_context
+    from shared.inquba import routes as inquba_http
 
     return await inquba_http.publish(await get_context(), req, "event")
 
@@ -65,8 +65,8 @@ async def inquba_publish_event(req: func.HttpRequest) -> func.HttpResponse:
 @app.route(route="inquba/transactions", methods=["POST"])
 @http_endpoint
 async def inquba_publish_transaction(req: func.HttpRequest) -> func.HttpResponse:
-    from shared import inquba_http
     from shared.app_context import get_context
+    from shared.inquba import routes as inquba_http
 
     return await inquba_http.publish(await get_context(), req, "transaction")
 
@@ -74,8 +74,8 @@ async def inquba_publish_transaction(req: func.HttpRequest) -> func.HttpResponse
 @app.route(route="inquba/events/batch", methods=["POST"])
 @http_endpoint
 async def inquba_event_batch(req: func.HttpRequest) -> func.HttpResponse:
-    from shared import batch_http
     from shared.app_context import get_context
+    from shared.delivery import routes as batch_http
 
     return await batch_http.submit(await get_context(), req, "event")
 
@@ -83,8 +83,8 @@ async def inquba_event_batch(req: func.HttpRequest) -> func.HttpResponse:
 @app.route(route="inquba/transactions/batch", methods=["POST"])
 @http_endpoint
 async def inquba_transaction_batch(req: func.HttpRequest) -> func.HttpResponse:
-    from shared import batch_http
     from shared.app_context import get_context
+    from shared.delivery import routes as batch_http
 
     return await batch_http.submit(await get_context(), req, "transaction")
 
@@ -92,8 +92,8 @@ async def inquba_transaction_batch(req: func.HttpRequest) -> func.HttpResponse:
 @app.route(route="requests/{requestId}", methods=["GET"])
 @http_endpoint
 async def request_status(req: func.HttpRequest) -> func.HttpResponse:
-    from shared import batch_http
     from shared.app_context import get_context
+    from shared.delivery import routes as batch_http
 
     return await batch_http.status(await get_context(), req, req.route_params["requestId"])
 
@@ -101,24 +101,24 @@ async def request_status(req: func.HttpRequest) -> func.HttpResponse:
 @app.route(route="requests/{batchId}/replay", methods=["POST"])
 @http_endpoint
 async def request_replay(req: func.HttpRequest) -> func.HttpResponse:
-    from shared import batch_http
     from shared.app_context import get_context
+    from shared.delivery import routes as batch_http
 
     return await batch_http.replay_failed(await get_context(), req, req.route_params["batchId"])
 
 
 @app.queue_trigger(arg_name="msg", queue_name="%INQUBA_EVENTS_QUEUE%", connection="AzureWebJobsStorage")
 async def inquba_events_queue(msg: func.QueueMessage) -> None:
-    from shared import inquba_queue
     from shared.app_context import get_context
+    from shared.inquba import queue as inquba_queue
 
     await inquba_queue.process_message(await get_context(), msg.get_body().decode("utf-8"), "event")
 
 
 @app.queue_trigger(arg_name="msg", queue_name="%INQUBA_TRANSACTIONS_QUEUE%", connection="AzureWebJobsStorage")
 async def inquba_transactions_queue(msg: func.QueueMessage) -> None:
-    from shared import inquba_queue
     from shared.app_context import get_context
+    from shared.inquba import queue as inquba_queue
 
     await inquba_queue.process_message(await get_context(), msg.get_body().decode("utf-8"), "transaction")
 
@@ -126,8 +126,8 @@ async def inquba_transactions_queue(msg: func.QueueMessage) -> None:
 @app.route(route="insider/mapping", methods=["GET", "PUT"])
 @http_endpoint
 async def insider_mapping(req: func.HttpRequest) -> func.HttpResponse:
-    from shared import insider_http
     from shared.app_context import get_context
+    from shared.insider import routes as insider_http
 
     ctx = await get_context()
     if req.method == "GET":
@@ -138,8 +138,8 @@ async def insider_mapping(req: func.HttpRequest) -> func.HttpResponse:
 @app.route(route="insider/mapping/preview", methods=["POST"])
 @http_endpoint
 async def insider_mapping_preview(req: func.HttpRequest) -> func.HttpResponse:
-    from shared import insider_http
     from shared.app_context import get_context
+    from shared.insider import routes as insider_http
 
     return await insider_http.preview(await get_context(), req)
 
@@ -147,8 +147,8 @@ async def insider_mapping_preview(req: func.HttpRequest) -> func.HttpResponse:
 @app.route(route="insider/sync", methods=["POST"])
 @http_endpoint
 async def insider_sync(req: func.HttpRequest) -> func.HttpResponse:
-    from shared import insider_http
     from shared.app_context import get_context
+    from shared.insider import routes as insider_http
 
     return await insider_http.sync(await get_context(), req)
 
@@ -156,8 +156,8 @@ async def insider_sync(req: func.HttpRequest) -> func.HttpResponse:
 @app.route(route="insider/resume", methods=["POST"])
 @http_endpoint
 async def insider_resume(req: func.HttpRequest) -> func.HttpResponse:
-    from shared import insider_http
     from shared.app_context import get_context
+    from shared.insider import routes as insider_http
 
     return await insider_http.resume(await get_context())
 
@@ -165,8 +165,8 @@ async def insider_resume(req: func.HttpRequest) -> func.HttpResponse:
 @app.queue_trigger(arg_name="msg", queue_name="%INSIDER_SYNC_QUEUE%", connection="AzureWebJobsStorage")
 async def insider_sync_queue(msg: func.QueueMessage) -> None:
     """Settles its message together with the others waiting, in upserts of up to 1,000 users (insider_queue.py)."""
-    from shared import insider_queue
     from shared.app_context import get_context
+    from shared.insider import drain as insider_queue
 
     await insider_queue.process_message(await get_context(), msg.get_body().decode("utf-8"))
 
@@ -175,7 +175,7 @@ async def insider_sync_queue(msg: func.QueueMessage) -> None:
 async def outbound_log_retry(msg: func.QueueMessage) -> None:
     """Writes log entries whose first write failed; a failure here is retried by the host, then poisoned."""
     from shared.app_context import get_context
-    from shared.outbound_log import OutboundLogEntry
+    from shared.outbound_log.writer import OutboundLogEntry
 
     entry = OutboundLogEntry.from_json(msg.get_body().decode("utf-8"))
     await (await get_context()).outbound_log.write(entry)
@@ -187,8 +187,8 @@ async def outbound_log_retry(msg: func.QueueMessage) -> None:
 @app.route(route="outbound-logs", methods=["GET"])
 @http_endpoint
 async def outbound_logs_list(req: func.HttpRequest) -> func.HttpResponse:
-    from shared import outbound_log_http
     from shared.app_context import get_context
+    from shared.outbound_log import routes as outbound_log_http
 
     return await outbound_log_http.list_entries(await get_context(), req)
 
@@ -199,7 +199,7 @@ async def outbound_logs_list(req: func.HttpRequest) -> func.HttpResponse:
 @http_endpoint
 async def outbound_log_page(req: func.HttpRequest) -> func.HttpResponse:
     """Static HTML holding no data: it calls the two routes above with the function key from `?code=`."""
-    from shared import outbound_log_http
+    from shared.outbound_log import routes as outbound_log_http
 
     return outbound_log_http.page()
 
@@ -207,8 +207,8 @@ async def outbound_log_page(req: func.HttpRequest) -> func.HttpResponse:
 @app.route(route="outbound-logs/{id}", methods=["GET"])
 @http_endpoint
 async def outbound_log_read(req: func.HttpRequest) -> func.HttpResponse:
-    from shared import outbound_log_http
     from shared.app_context import get_context
+    from shared.outbound_log import routes as outbound_log_http
 
     return await outbound_log_http.get_entry(await get_context(), req, req.route_params["id"])
 
@@ -217,7 +217,7 @@ async def outbound_log_read(req: func.HttpRequest) -> func.HttpResponse:
 @app.timer_trigger(arg_name="timer", schedule="0 17 * * * *", run_on_startup=False)
 async def outbound_log_retention_timer(timer: func.TimerRequest) -> None:
     """Deletes entries older than OUTBOUND_LOG_RETENTION_DAYS, a bounded batch per run."""
-    from shared import outbound_log_retention
     from shared.app_context import get_context
+    from shared.outbound_log import retention as outbound_log_retention
 
     await outbound_log_retention.run(await get_context())

@@ -3,7 +3,7 @@
     .venv/bin/python -m scripts.generate_api_docs           # (re)write the three files
     .venv/bin/python -m scripts.generate_api_docs --check   # exit 1 naming each file that is stale
 
-The OpenAPI 3.1 document comes from `shared.openapi.build_openapi` (the function app's routes joined
+The OpenAPI 3.1 document comes from `shared.web.openapi.build_openapi` (the function app's routes joined
 with the documentation registry and the request/response models). The connector is derived from it:
 Swagger 2.0 (the only version custom connectors take) with every schema inlined, `oneOf`/`anyOf`
 reduced to what Swagger 2.0 can say, and `x-ms-summary`, `description` and `x-ms-visibility` on
@@ -40,7 +40,7 @@ def openapi_document() -> dict[str, Any]:
     # Importing the app logs missing settings (storage, upstreams): irrelevant to its routes.
     logging.getLogger("function_app").disabled = True
     import function_app  # the real app: its decorators' builders are the routes (get_functions() is not called)
-    from shared.openapi import build_openapi
+    from shared.web.openapi import build_openapi
 
     return build_openapi(function_app.app)
 
@@ -50,7 +50,7 @@ def openapi_document() -> dict[str, Any]:
 
 class _Converter:
     def __init__(self, components: dict[str, Any]) -> None:
-        from shared.openapi import FIELD_VISIBILITY, REF_PREFIX, title_of
+        from shared.web.openapi import FIELD_VISIBILITY, REF_PREFIX, title_of
 
         self.components = components
         self.ref_prefix = REF_PREFIX
@@ -269,7 +269,7 @@ def dumps(document: dict[str, Any]) -> str:
 
 
 def outputs() -> dict[Path, str]:
-    from shared.openapi import dumps as openapi_dumps
+    from shared.web.openapi import dumps as openapi_dumps
 
     openapi = openapi_document()
     return {

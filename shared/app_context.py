@@ -9,20 +9,21 @@ from dataclasses import dataclass
 
 import httpx
 
-from shared.batch_store import BatchStore
-from shared.delivery_records import DeliveryRecords
+from shared.delivery.batches import BatchStore
+from shared.delivery.records import DeliveryRecords
 from shared.http_transport import UpstreamTransport
-from shared.inquba_client import InqubaConnection
-from shared.inquba_publishing import InqubaPublisher
-from shared.insider_pause import InsiderPause
-from shared.insider_sync import InsiderSyncer
-from shared.mapping_store import MappingStore
-from shared.outbound_log import OutboundLog
-from shared.problems import service_unavailable
+from shared.inquba.client import InqubaConnection
+from shared.inquba.publishing import InqubaPublisher
+from shared.inquba.token_cache import TokenCache
+from shared.insider.mapping_store import MappingStore
+from shared.insider.pause import InsiderPause
+from shared.insider.sync import InsiderSyncer
+from shared.outbound_log.writer import OutboundLog
 from shared.redaction import Redactor
 from shared.settings import Settings, load_settings
 from shared.storage_clients import StorageClients
-from shared.token_cache import TokenCache
+from shared.upstream import UpstreamClient
+from shared.web.problems import service_unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ class AppContext:
     settings: Settings
     storage: StorageClients
     http: httpx.AsyncClient
+    upstream: UpstreamClient
     redactor: Redactor
     outbound_log: OutboundLog
     token_cache: TokenCache
@@ -70,14 +72,13 @@ class AppContext:
             refresh_skew_seconds=settings.token_refresh_skew_seconds,
             default_lifetime_seconds=settings.token_default_lifetime_seconds,
         )
-        inquba = InqubaPublisher(
-            http, token_cache, outbound_log, redactor,
-            max_inline_retry_after=settings.upstream_max_inline_retry_after_seconds,
-        )
+        upstream = UpstreamClient(http, outbound_log, redactor,
+                                  max_inline_retry_after=settings.upstream_max_inline_retry_after_seconds)
+        inquba = InqubaPublisher(upstream, token_cache)
         deliveries = DeliveryRecords(storage.table_client("DELIVERY_TABLE"))
         batches = BatchStore(storage.table_client("BATCH_TABLE"))
         mapping_store = MappingStore(storage.container("INSIDER_MAPPING_CONTAINER"))
-        return cls(settings, storage, http, redactor, outbound_log, token_cache, inquba, deliveries, batches,
+        return cls(settings, storage, http, upstream, redactor, outbound_log, token_cache, inquba, deliveries, batches,
                    mapping_store)
 
     def inquba_connection(self) -> InqubaConnection:
@@ -99,10 +100,7 @@ class AppContext:
             raise service_unavailable("Insider is not configured: set INSIDER_PARTNER_NAME and INSIDER_API_KEY")
         if self._insider is None:
             pause = InsiderPause(self.storage.container("INSIDER_MAPPING_CONTAINER"), cfg.partner_name, cfg.api_key)
-            self._insider = InsiderSyncer(
-                self.http, cfg, self.outbound_log, self.redactor, pause,
-                max_inline_retry_after=self.settings.upstream_max_inline_retry_after_seconds,
-            )
+            self._insider = InsiderSyncer(self.upstream, cfg, pause)
         return self._insider
 
     async def close(self) -> None:

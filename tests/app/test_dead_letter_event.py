@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from shared.queue_messages import send_dead_letter
+from shared.delivery.messages import send_dead_letter
 
 
 class RecordingQueue:

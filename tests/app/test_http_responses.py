@@ -8,8 +8,8 @@ from collections.abc import Awaitable, Callable
 import azure.functions as func
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError
 
-from shared.http_responses import accepted_headers, http_endpoint, status_location
-from shared.problems import PROBLEM_MEDIA_TYPE
+from shared.web.problems import PROBLEM_MEDIA_TYPE
+from shared.web.responses import accepted_headers, http_endpoint, status_location
 
 
 def guarded(exc: Exception) -> Callable[[func.HttpRequest], Awaitable[func.HttpResponse]]:

@@ -11,7 +11,7 @@ from azure.data.tables.aio import TableServiceClient
 from azure.storage.queue import TextBase64DecodePolicy, TextBase64EncodePolicy
 from azure.storage.queue.aio import QueueClient
 
-from shared.outbound_log import (
+from shared.outbound_log.writer import (
     BODY_LIMIT_CHARS,
     CustomerSlice,
     OutboundLog,

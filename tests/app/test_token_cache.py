@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from azure.storage.blob.aio import BlobServiceClient, ContainerClient
 
-from shared.token_cache import TokenCache, TokenGrant, cache_key
+from shared.inquba.token_cache import TokenCache, TokenGrant, cache_key
 
 
 @pytest.fixture

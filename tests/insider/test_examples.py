@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from shared.insider_mapping import CompiledMapping, MappedCustomer, load_mapping, map_customer
-from shared.insider_upsert import build_upsert_body, encode_body
+from shared.insider.mapping import CompiledMapping, MappedCustomer, load_mapping, map_customer
+from shared.insider.upsert import build_upsert_body, encode_body
 from tests.insider import verbatim
 
 REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "insider-api.md"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from shared.insider_mapping import (
+from shared.insider.mapping import (
     CompiledMapping,
     MappedCustomer,
     RejectedCustomer,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from shared.insider_mapping import (
+from shared.insider.mapping import (
     MAPPING_SCHEMA,
     CompiledMapping,
     MappingInvalid,
@@ -19,8 +19,8 @@ from shared.insider_mapping import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-SCHEMA_FILE = ROOT / "shared" / "schemas" / "insider-mapping.schema.json"
-DEFAULT_FILE = ROOT / "shared" / "insider_mapping.default.json"
+SCHEMA_FILE = ROOT / "shared" / "insider" / "schemas" / "insider-mapping.schema.json"
+DEFAULT_FILE = ROOT / "shared" / "insider" / "mapping.default.json"
 
 BRIEF_EXAMPLE: dict[str, Any] = {
     "identifiers": [

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from shared.insider_mapping import MappedCustomer, load_mapping, map_customer
+from shared.insider.mapping import MappedCustomer, load_mapping, map_customer
 
 DOCUMENT = {
     "identifiers": [

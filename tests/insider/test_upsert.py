@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from shared.insider_mapping import load_mapping
-from shared.insider_upsert import (
+from shared.insider.mapping import load_mapping
+from shared.insider.upsert import (
     MAX_BYTES,
     MAX_USERS,
     UNATTRIBUTED,

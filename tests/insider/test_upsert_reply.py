@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.insider_sync import _request_outcomes
-from shared.insider_upsert import read_upsert_reply
-from shared.upstream_call import UpstreamResult
+from shared.insider.sync import _request_outcomes
+from shared.insider.upsert import read_upsert_reply
+from shared.upstream import UpstreamResult
 
 FAILURE_OF_USER_1 = {"users.1.events.0.event_name.*.regexp(^[a-z0-9][a-zA-Z0-9._-]*$)": ["invalid event name: X"]}
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from shared import insider_values as v
-from shared.insider_values import ABSENT, ValueRejected
+from shared.insider import values as v
+from shared.insider.values import ABSENT, ValueRejected
 
 
 def _rejects(convert: Any, value: Any, rule: str) -> None:

@@ -12,7 +12,7 @@ from azure.storage.queue.aio import QueueClient
 
 from devstack.azurite import Azurite
 from sandbox.client import SandboxControl
-from shared.outbound_log import identifier_partition
+from shared.outbound_log.writer import identifier_partition
 from tests.integration.conftest import RunningApp, poll_batch, wait_until
 
 

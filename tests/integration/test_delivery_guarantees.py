@@ -20,7 +20,7 @@ from azure.data.tables.aio import TableServiceClient
 from devstack.azurite import Azurite
 from sandbox.client import SandboxControl
 from sandbox.process import SandboxProcess
-from shared.outbound_log import identifier_partition
+from shared.outbound_log.writer import identifier_partition
 from tests.integration.conftest import RunningApp, poll_batch, run_app, wait_until
 
 ITEMS = 2_000

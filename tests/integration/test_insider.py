@@ -17,7 +17,7 @@ from azure.storage.queue.aio import QueueClient
 from devstack.azurite import Azurite
 from sandbox.client import SandboxControl
 from sandbox.process import SandboxProcess
-from shared.outbound_log import customer_partition
+from shared.outbound_log.writer import customer_partition
 from tests.integration.conftest import CANARY_INSIDER_KEY, RunningApp, poll_batch, run_app, wait_until
 
 
@@ -41,7 +41,7 @@ def clean_mapping(app: RunningApp) -> Iterator[None]:
     """Tests that store a mapping put the default back afterwards."""
     yield
     current = app.client.get("/api/insider/mapping")
-    default = json.loads(Path("shared/insider_mapping.default.json").read_text())
+    default = json.loads(Path("shared/insider/mapping.default.json").read_text())
     app.client.put("/api/insider/mapping", json=default, headers={"If-Match": current.headers["etag"]})
 
 

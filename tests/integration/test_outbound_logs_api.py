@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from sandbox.client import SandboxControl
-from shared.outbound_log import CustomerSlice, OutboundLogEntry
+from shared.outbound_log.writer import CustomerSlice, OutboundLogEntry
 from tests.integration.conftest import RunningApp
 from tests.outbound_logs.helpers import entry, write_entries
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.client import SandboxControl
-from shared.outbound_log import CustomerSlice, OutboundLogEntry
+from shared.outbound_log.writer import CustomerSlice, OutboundLogEntry
 from tests.integration.conftest import FUNCTION_KEY, RunningApp
 from tests.outbound_logs.helpers import entry, write_entries
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from azure.data.tables.aio import TableClient
 
-from shared.outbound_log import OutboundLog, OutboundLogEntry
+from shared.outbound_log.writer import OutboundLog, OutboundLogEntry
 
 APP_LOG_TABLE = "outboundlog"  # the app's OUTBOUND_LOG_TABLE default
 

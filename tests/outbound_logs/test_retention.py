@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
 
-from shared.outbound_log import BODY_LIMIT_CHARS, CustomerSlice, OutboundLog, OutboundLogEntry, entities
-from shared.outbound_log_retention import delete_expired
+from shared.outbound_log.retention import delete_expired
+from shared.outbound_log.writer import BODY_LIMIT_CHARS, CustomerSlice, OutboundLog, OutboundLogEntry, entities
 from tests.outbound_logs.helpers import entry
 
 NOW = datetime(2026, 3, 15, 10, 30, tzinfo=UTC)

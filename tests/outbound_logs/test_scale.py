@@ -15,8 +15,8 @@ from azure.core.rest import HttpRequest
 from azure.data.tables._serialize import _add_entity_properties
 from azure.data.tables.aio import TableClient
 
-from shared.outbound_log import CustomerSlice, OutboundLogEntry, entities
-from shared.outbound_log_query import CLIENT_FILTER_PAGE_SIZE, READ_BUDGET, LogQuery, StatusFilter, query_log
+from shared.outbound_log.query import CLIENT_FILTER_PAGE_SIZE, READ_BUDGET, LogQuery, StatusFilter, query_log
+from shared.outbound_log.writer import CustomerSlice, OutboundLogEntry, entities
 
 ENTRIES = 100_000
 DAYS = 4

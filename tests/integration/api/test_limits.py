@@ -7,8 +7,13 @@ import re
 import pytest
 
 from scripts.generate_api_docs import ROOT
-from shared import api_models, batch_http, inquba_models, insider_http, outbound_log_query, request_parsing
+from shared.delivery import routes as batch_http
 from shared.identifiers import MAX_CUSTOMER_ID_CHARS, MAX_CUSTOMER_ID_KEY_CHARS
+from shared.inquba import models as inquba_models
+from shared.insider import routes as insider_http
+from shared.outbound_log import query as outbound_log_query
+from shared.web import api_models
+from shared.web import parsing as request_parsing
 from tests.integration.conftest import RunningApp
 
 JSON = {"content-type": "application/json"}

@@ -22,7 +22,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from shared.api_models import EventBatchRequest, InsiderSyncRequest, PreviewRequest
 from shared.identifiers import (
     IDENTIFIER_PATTERN,
     MAX_CUSTOMER_ID_KEY_CHARS,
@@ -30,13 +29,14 @@ from shared.identifiers import (
     is_valid_identifier,
     new_identifier,
 )
-from shared.inquba_models import MAX_ATTRIBUTES, EventRequest, TokenRequest, TransactionRequest, attribute_text
-from shared.insider_http import customers_from
-from shared.insider_mapping import CompiledMapping, MappingInvalid, RejectedCustomer, load_mapping, map_customer
-from shared.mapping_store import DEFAULT_MAPPING_PATH
-from shared.outbound_log_query import MAX_LIMIT, LogQuery, _Cursor, decode_token, encode_token, parse_query, plan
-from shared.problems import Problem
-from shared.request_parsing import MAX_JSON_DEPTH, parse_model, read_json
+from shared.inquba.models import MAX_ATTRIBUTES, EventRequest, TokenRequest, TransactionRequest, attribute_text
+from shared.insider.mapping import CompiledMapping, MappingInvalid, RejectedCustomer, load_mapping, map_customer
+from shared.insider.mapping_store import DEFAULT_MAPPING_PATH
+from shared.insider.routes import customers_from
+from shared.outbound_log.query import MAX_LIMIT, LogQuery, _Cursor, decode_token, encode_token, parse_query, plan
+from shared.web.api_models import EventBatchRequest, InsiderSyncRequest, PreviewRequest
+from shared.web.parsing import MAX_JSON_DEPTH, parse_model, read_json
+from shared.web.problems import Problem
 
 # Deterministic by default; PROPERTY_EXAMPLES=5000 PROPERTY_RANDOM=1 explores further with fresh seeds.
 PROPERTY = settings(max_examples=int(os.environ.get("PROPERTY_EXAMPLES", "300")), deadline=None,

@@ -11,10 +11,10 @@ from pathlib import Path
 import azure.functions as func
 
 from shared.app_context import AppContext
-from shared.http_responses import json_response
-from shared.outbound_log_query import parse_query, query_log, read_entry
+from shared.outbound_log.query import parse_query, query_log, read_entry
+from shared.web.responses import json_response
 
-PAGE_PATH = Path(__file__).with_name("outbound_log_page.html")
+PAGE_PATH = Path(__file__).with_name("page.html")
 NO_STORE = {"Cache-Control": "no-store"}
 
 

@@ -8,7 +8,13 @@ from typing import Any
 
 import azure.functions as func
 
-from shared.api_models import (
+from shared.app_context import AppContext
+from shared.identifiers import customer_id_problem, new_identifier
+from shared.insider.drain import MAX_CUSTOMERS_PER_MESSAGE, QUEUE_SETTING, SyncMessage
+from shared.insider.mapping import CompiledMapping, MappingInvalid, RejectedCustomer, load_mapping
+from shared.insider.mapping_store import MappingConflict
+from shared.insider.upsert import build_upsert_body, pack_users
+from shared.web.api_models import (
     MAX_ASYNC_CUSTOMERS,
     MAX_CUSTOMER_NAME_LENGTH,
     MAX_SYNC_CUSTOMERS,
@@ -17,15 +23,9 @@ from shared.api_models import (
     PreviewResponse,
     ResumeResponse,
 )
-from shared.app_context import AppContext
-from shared.http_responses import accepted_headers, json_response, model_response
-from shared.identifiers import customer_id_problem, new_identifier
-from shared.insider_mapping import CompiledMapping, MappingInvalid, RejectedCustomer, load_mapping
-from shared.insider_queue import MAX_CUSTOMERS_PER_MESSAGE, QUEUE_SETTING, SyncMessage
-from shared.insider_upsert import build_upsert_body, pack_users
-from shared.mapping_store import MappingConflict
-from shared.problems import FieldError, Problem, bad_request
-from shared.request_parsing import read_json
+from shared.web.parsing import read_json
+from shared.web.problems import FieldError, Problem, bad_request
+from shared.web.responses import accepted_headers, json_response, model_response
 
 IF_MATCH = re.compile(r'\*|(W/)?"[\x21\x23-\x7E]{0,250}"')  # one entity tag (RFC 9110), or *
 MAX_ERRORS_REPORTED = 100

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from azure.data.tables import TableTransactionError
 from azure.data.tables.aio import TableClient
 
-from shared.outbound_log import (
+from shared.outbound_log.writer import (
     CUSTOMER_KEYS_COLUMN,
     MAX_CUSTOMER_KEYS_COLUMNS,
     MAX_MS,

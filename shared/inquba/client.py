@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from shared.token_cache import TokenGrant, cache_key
+from shared.inquba.token_cache import TokenGrant, cache_key
 
 TOKEN_SCOPE = "openid cx_api"
 PATHS = {"event": "Events", "transaction": "Transactions"}
@@ -75,14 +75,11 @@ def parse_token_response(body: bytes) -> TokenGrant:
     return TokenGrant(data["access_token"], lifetime)
 
 
-def publish_request(connection: InqubaConnection, kind: str, access_token: str, body: dict[str, Any]) -> httpx.Request:
+def publish_request(connection: InqubaConnection, kind: str, body: dict[str, Any]) -> httpx.Request:
+    """Events or Transactions; the bearer token is added by the auth step (publishing.BearerToken)."""
     return httpx.Request(
         "POST",
         f"{connection.api_url.rstrip('/')}/{PATHS[kind]}",
         json=body,
-        headers={
-            "Authorization": f"Bearer {access_token}",
-            "TenantName": connection.tenant,
-            "Accept": "application/json",
-        },
+        headers={"TenantName": connection.tenant, "Accept": "application/json"},
     )

@@ -11,25 +11,23 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
 from shared.identifiers import new_identifier
-from shared.insider_mapping import CompiledMapping, MappedCustomer, RejectedCustomer
-from shared.insider_pause import InsiderPause
-from shared.insider_upsert import build_upsert_body, encode_body, pack_users, read_upsert_reply
-from shared.outbound_log import CustomerSlice, OutboundLog
-from shared.redaction import Redactor
+from shared.insider.mapping import CompiledMapping, MappedCustomer, RejectedCustomer
+from shared.insider.pause import InsiderPause
+from shared.insider.upsert import build_upsert_body, encode_body, pack_users, read_upsert_reply
+from shared.outbound_log.writer import CustomerSlice
 from shared.settings import InsiderSettings
 from shared.telemetry import delivery_span, log_extra
-from shared.upstream_call import CallMeta, UpstreamResult, send
+from shared.upstream import CallMeta, UpstreamClient, UpstreamResult, is_retryable
 
 logger = logging.getLogger(__name__)
 
-RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 SEND_CONCURRENCY = 4
 
 
@@ -97,7 +95,7 @@ def _request_outcomes(result: UpstreamResult, count: int) -> list[tuple[str, lis
     if status == 403:
         message = "Insider refused the partner name or API key (403); sending is paused until it is fixed"
         return [("failed", [{"field": "connection", "rule": "forbidden", "message": message}], True)] * count
-    retryable = status is None or status in RETRYABLE_STATUSES
+    retryable = is_retryable(status)
     problem = {"field": "request", "rule": f"http-{status or 'error'}", "message": error}
     return [("failed", [problem], retryable)] * count
 
@@ -105,24 +103,10 @@ def _request_outcomes(result: UpstreamResult, count: int) -> list[tuple[str, lis
 class InsiderSyncer:
     """Sends mapped customers to Insider through the outbound log."""
 
-    def __init__(
-        self,
-        http: httpx.AsyncClient,
-        settings: InsiderSettings,
-        log: OutboundLog,
-        redactor: Redactor,
-        pause: InsiderPause,
-        *,
-        max_inline_retry_after: float,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        self.http = http
+    def __init__(self, upstream: UpstreamClient, settings: InsiderSettings, pause: InsiderPause) -> None:
+        self.upstream = upstream
         self.settings = settings
-        self.log = log
-        self.redactor = redactor
         self.pause = pause
-        self.max_inline_retry_after = max_inline_retry_after
-        self.sleep = sleep
 
     async def sync(
         self, mapping: CompiledMapping, customers: Sequence[Any], *, inline_retry: bool, max_users: int = 1000
@@ -189,49 +173,32 @@ class InsiderSyncer:
     async def _attempts(
         self, encoded: bytes, customers: list[MappedCustomer], identifier: str, inline_retry: bool, sync: SyncOutcome
     ) -> tuple[list[tuple[str, list[dict[str, Any]], bool]], int | None]:
-        attempt = 1
-        while True:
-            computed: dict[str, Any] = {}
+        computed: dict[str, Any] = {}  # the outcomes of the last try, read from its answer once for its log slices
 
-            def slices(result: UpstreamResult, attempt_outcomes: dict[str, Any] = computed) -> list[CustomerSlice]:
-                attempt_outcomes["value"] = _request_outcomes(result, len(customers))
-                return [
-                    CustomerSlice(
-                        c.customer_id,
-                        c.customer_name,
-                        json.dumps(c.user, ensure_ascii=False),
-                        state,
-                        "; ".join(e["message"] for e in errors) or None,
-                    )
-                    for c, (state, errors, _) in zip(customers, attempt_outcomes["value"], strict=True)
-                ]
+        def slices(result: UpstreamResult) -> list[CustomerSlice]:
+            computed["value"] = _request_outcomes(result, len(customers))
+            return [
+                CustomerSlice(
+                    c.customer_id,
+                    c.customer_name,
+                    json.dumps(c.user, ensure_ascii=False),
+                    state,
+                    "; ".join(e["message"] for e in errors) or None,
+                )
+                for c, (state, errors, _) in zip(customers, computed["value"], strict=True)
+            ]
 
-            meta = CallMeta("insider", "upsert", identifier, attempt,
-                            customer_id=customers[0].customer_id if len(customers) == 1 else None,
-                            customer_name=customers[0].customer_name if len(customers) == 1 else None)
-            result = await send(self.http, upsert_request(self.settings, encoded), meta, self.log, self.redactor,
-                                customer_slices=slices)
-            sync.requests_sent += 1
-            outcomes = computed["value"]
-            if result.status_code == 403:
-                reason = "Insider answered 403 (check INSIDER_PARTNER_NAME and INSIDER_API_KEY, and the IP allow-list)"
-                sync.paused = reason
-                await self.pause.pause(reason)
-                # the `insider_paused` event the alert rule counts (docs/deploy.md, "Alerts")
-                logger.error("Insider sending paused: %s", reason, extra=log_extra(identifier, event="insider_paused"))
-                return outcomes, result.status_code
-            retry_after = result.retry_after_seconds
-            if (
-                inline_retry
-                and attempt == 1
-                and outcomes
-                and outcomes[0][2]  # retryable
-                and result.status_code in (429, 503)
-                and retry_after is not None
-                and retry_after <= self.max_inline_retry_after
-            ):
-                await self.sleep(retry_after)
-                attempt += 1
-                continue
-            # A reply that confirms nothing keeps its body in the log entry; its users are retried (unconfirmed).
-            return outcomes, result.status_code
+        one = customers[0] if len(customers) == 1 else None
+        meta = CallMeta("insider", "upsert", identifier, 1, customer_id=one.customer_id if one else None,
+                        customer_name=one.customer_name if one else None)
+        result, calls = await self.upstream.call(upsert_request(self.settings, encoded), meta,
+                                                 inline_retry=inline_retry, customer_slices=slices)
+        sync.requests_sent += calls
+        if result.status_code == 403:
+            reason = "Insider answered 403 (check INSIDER_PARTNER_NAME and INSIDER_API_KEY, and the IP allow-list)"
+            sync.paused = reason
+            await self.pause.pause(reason)
+            # the `insider_paused` event the alert rule counts (docs/deploy.md, "Alerts")
+            logger.error("Insider sending paused: %s", reason, extra=log_extra(identifier, event="insider_paused"))
+        # A reply that confirms nothing keeps its body in the log entry; its users are retried (unconfirmed).
+        return computed["value"], result.status_code

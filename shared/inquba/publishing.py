@@ -1,29 +1,25 @@
-"""Publish one inQuba event or transaction: cached token, one retry after a 401, one short 429/503 retry."""
+"""Publish one inQuba event or transaction: the cached token as the auth step, one short 429/503 retry."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx
 
-from shared.inquba_client import (
+from shared.inquba.client import (
     InqubaConnection,
     TokenResponseError,
     parse_token_response,
     publish_request,
     token_request,
 )
-from shared.inquba_models import InqubaItem, ItemKind
-from shared.outbound_log import OutboundLog
+from shared.inquba.models import InqubaItem, ItemKind
+from shared.inquba.token_cache import Token, TokenCache, TokenGrant, TokenUnavailable
 from shared.redaction import Redactor
 from shared.telemetry import delivery_span
-from shared.token_cache import Token, TokenCache, TokenGrant, TokenUnavailable
-from shared.upstream_call import CallMeta, UpstreamResult, send
+from shared.upstream import CallMeta, UpstreamClient, UpstreamResult, is_retryable
 
-RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 HINTS = {
     401: "check the inQuba credentials (username, password, client id and secret)",
     404: "check the inQuba tenant name and token host",
@@ -68,7 +64,7 @@ def _failure(operation: str, result: UpstreamResult, redactor: Redactor, attempt
         upstream_status=status,
         upstream_body=redactor.body(result.body, result.headers.get("content-type")) or "",
         error=(result.log_entry.error if result.log_entry else None) or result.error or f"HTTP {status}",
-        retryable=status is None or status in RETRYABLE_STATUSES,
+        retryable=is_retryable(status),
         retry_after=result.retry_after_seconds,
         timed_out=result.timed_out,
         attempts=attempts,
@@ -76,24 +72,15 @@ def _failure(operation: str, result: UpstreamResult, redactor: Redactor, attempt
 
 
 class InqubaPublisher:
-    """Sends items to inQuba with the shared token cache; every call goes to the outbound log."""
+    """Sends items to inQuba with the shared token cache, through the one upstream client."""
 
-    def __init__(
-        self,
-        http: httpx.AsyncClient,
-        token_cache: TokenCache,
-        log: OutboundLog,
-        redactor: Redactor,
-        *,
-        max_inline_retry_after: float,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        self.http = http
+    def __init__(self, upstream: UpstreamClient, token_cache: TokenCache) -> None:
+        self.upstream = upstream
         self.tokens = token_cache
-        self.log = log
-        self.redactor = redactor
-        self.max_inline_retry_after = max_inline_retry_after
-        self.sleep = sleep
+
+    @property
+    def redactor(self) -> Redactor:
+        return self.upstream.redactor
 
     async def token(
         self, connection: InqubaConnection, *, identifier: str | None = None, reject: str | None = None
@@ -101,9 +88,7 @@ class InqubaPublisher:
         """A fresh token for `connection`, from a cache when possible; raises UpstreamFailure."""
 
         async def fetch() -> TokenGrant:
-            result = await send(
-                self.http, token_request(connection), CallMeta("inquba", "token", identifier), self.log, self.redactor
-            )
+            result = await self.upstream.send(token_request(connection), CallMeta("inquba", "token", identifier))
             if not result.ok:
                 raise _failure("token", result, self.redactor, 1)
             try:
@@ -132,48 +117,30 @@ class InqubaPublisher:
     ) -> PublishOutcome:
         """Deliver `item` or raise UpstreamFailure; `first_attempt` numbers calls made by later queue tries."""
         with delivery_span("inquba.publish", identifier, kind=kind, attempt=first_attempt):
-            return await self._publish(connection, kind, item, identifier, first_attempt, inline_retries)
-
-    async def _publish(
-        self,
-        connection: InqubaConnection,
-        kind: ItemKind,
-        item: InqubaItem,
-        identifier: str,
-        first_attempt: int,
-        inline_retries: bool,
-    ) -> PublishOutcome:
-        body = item.wire_body()
-        attempt = first_attempt
-        token, _ = await self.token(connection, identifier=identifier)
-        refreshed = retried_throttle = False
-        while True:
-            meta = CallMeta("inquba", kind, identifier, attempt, item.customer_id, item.customer_name)
-            result = await send(
-                self.http, publish_request(connection, kind, token.access_token, body), meta, self.log, self.redactor
-            )
-            calls = attempt - first_attempt + 1
+            auth = BearerToken(self, connection, identifier, (await self.token(connection, identifier=identifier))[0])
+            meta = CallMeta("inquba", kind, identifier, first_attempt, item.customer_id, item.customer_name)
+            result, calls = await self.upstream.call(publish_request(connection, kind, item.wire_body()), meta,
+                                                     auth=auth, inline_retry=inline_retries)
             if result.ok:
                 return PublishOutcome(identifier, result.status_code or 200, result.text, result.elapsed_seconds, calls)
-            if result.status_code == 401 and not refreshed:
-                # The cached token may have expired or been revoked early: replace it once, then retry.
-                refreshed = True
-                token, _ = await self.token(connection, identifier=identifier, reject=token.access_token)
-                attempt += 1
-                continue
-            retry_after = result.retry_after_seconds
-            if (
-                inline_retries
-                and not retried_throttle
-                and result.status_code in (429, 503)
-                and retry_after is not None
-                and retry_after <= self.max_inline_retry_after
-            ):
-                retried_throttle = True
-                await self.sleep(retry_after)
-                attempt += 1
-                continue
             raise _failure(kind, result, self.redactor, calls)
+
+
+class BearerToken:
+    """inQuba's access token as the auth step of a publish: the cached one, replaced once after a 401."""
+
+    def __init__(self, publisher: InqubaPublisher, connection: InqubaConnection, identifier: str, token: Token) -> None:
+        self.publisher = publisher
+        self.connection = connection
+        self.identifier = identifier
+        self.token = token
+
+    async def authorize(self, request: httpx.Request) -> None:
+        request.headers["Authorization"] = f"Bearer {self.token.access_token}"
+
+    async def refresh(self) -> None:
+        self.token, _ = await self.publisher.token(self.connection, identifier=self.identifier,
+                                                   reject=self.token.access_token)
 
 
 def iso_utc(epoch_seconds: float) -> str:

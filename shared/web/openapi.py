@@ -5,7 +5,7 @@
 it with the routes the function app really has (read from its decorators' builders: `get_functions()`
 may be called only once per app, and the host already did) and fails naming any route without
 documentation or documentation without a route. Schemas come from the pydantic models that parse
-requests and shape responses (`shared/inquba_models.py`, `shared/api_models.py`) and from the Insider
+requests and shape responses (`shared/inquba/models.py`, `shared/web/api_models.py`) and from the Insider
 mapping's JSON Schema. `scripts/generate_api_docs.py` writes it to docs/openapi.json and derives the
 Power Platform connector (Swagger 2.0) from it.
 """
@@ -22,9 +22,8 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from shared import __version__
-from shared import api_models as m
 from shared.identifiers import IDENTIFIER_PATTERN
-from shared.inquba_models import (
+from shared.inquba.models import (
     MAX_ATTRIBUTES,
     Attribute,
     EventRequest,
@@ -33,8 +32,9 @@ from shared.inquba_models import (
     TokenResponse,
     TransactionRequest,
 )
-from shared.insider_mapping import mapping_json_schema
-from shared.problems import PROBLEM_MEDIA_TYPE
+from shared.insider.mapping import mapping_json_schema
+from shared.web import api_models as m
+from shared.web.problems import PROBLEM_MEDIA_TYPE
 
 OPENAPI_VERSION = "3.1.0"
 REF_PREFIX = "#/components/schemas/"
@@ -100,7 +100,7 @@ HEADERS: dict[str, dict[str, Any]] = {
     "Cache-Control": {"description": "`no-store`.", "schema": {"type": "string"}},
 }
 
-# Descriptions and titles of fields whose models leave them out (shared/inquba_models.py), and the
+# Descriptions and titles of fields whose models leave them out (shared/inquba/models.py), and the
 # connector fields' visibility. Keyed "Schema.property".
 CUSTOMER_ID_DOC = ("The customer this is about (at most 256 characters, 500 once percent-encoded as UTF-8); labels "
                    "the outbound log, not sent.")

@@ -7,14 +7,14 @@ import math
 import azure.functions as func
 
 from shared.app_context import AppContext
-from shared.delivery_records import DeliveryRecord
-from shared.http_responses import model_response
+from shared.delivery.records import DeliveryRecord
 from shared.identifiers import new_identifier
-from shared.inquba_client import InqubaConnection
-from shared.inquba_models import ITEM_MODELS, ItemKind, PublishResponse, TokenRequest, TokenResponse
-from shared.inquba_publishing import UpstreamFailure, iso_utc
-from shared.problems import FieldError, Problem, bad_request
-from shared.request_parsing import parse_body, parse_model, read_json
+from shared.inquba.client import InqubaConnection
+from shared.inquba.models import ITEM_MODELS, ItemKind, PublishResponse, TokenRequest, TokenResponse
+from shared.inquba.publishing import UpstreamFailure, iso_utc
+from shared.web.parsing import parse_body, parse_model, read_json
+from shared.web.problems import FieldError, Problem, bad_request
+from shared.web.responses import model_response
 
 DEFAULT_RETRY_AFTER_SECONDS = 30
 

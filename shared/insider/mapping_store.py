@@ -10,11 +10,11 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.storage.blob.aio import ContainerClient
 
-from shared.insider_mapping import CompiledMapping, load_mapping
+from shared.insider.mapping import CompiledMapping, load_mapping
 
 BLOB_NAME = "mapping.json"
 DEFAULT_ETAG = '"default"'  # the ETag of "no mapping stored yet: the default file is in use"
-DEFAULT_MAPPING_PATH = Path(__file__).with_name("insider_mapping.default.json")
+DEFAULT_MAPPING_PATH = Path(__file__).with_name("mapping.default.json")
 
 
 class MappingConflict(Exception):

@@ -10,15 +10,15 @@ import json
 
 import azure.functions as func
 
-from shared.api_models import MAX_BATCH_ITEMS, BatchAccepted, DeliveryStatus, ReplayAccepted, RequestStatus
 from shared.app_context import AppContext
-from shared.http_responses import accepted_headers, model_response
+from shared.delivery.messages import InqubaQueueMessage
 from shared.identifiers import is_valid_identifier, new_identifier
-from shared.inquba_models import ITEM_MODELS, ItemKind
-from shared.inquba_queue import as_payload, enqueue, replay
-from shared.problems import FieldError, Problem, bad_request, not_found
-from shared.queue_messages import InqubaQueueMessage
-from shared.request_parsing import parse_model, read_json
+from shared.inquba.models import ITEM_MODELS, ItemKind
+from shared.inquba.queue import as_payload, enqueue, replay
+from shared.web.api_models import MAX_BATCH_ITEMS, BatchAccepted, DeliveryStatus, ReplayAccepted, RequestStatus
+from shared.web.parsing import parse_model, read_json
+from shared.web.problems import FieldError, Problem, bad_request, not_found
+from shared.web.responses import accepted_headers, model_response
 
 MAX_ITEM_CHARS = 30_000  # one item travels as one queue message (64 KiB, base64) and one table property
 MAX_ERRORS_REPORTED = 100

@@ -30,9 +30,9 @@ from typing import Any
 from azure.storage.queue.aio import QueueClient
 
 from shared.app_context import AppContext
-from shared.insider_sync import CustomerResult
-from shared.queue_messages import send_dead_letter
-from shared.retry_policy import retry_delay_seconds
+from shared.delivery.messages import send_dead_letter
+from shared.delivery.retry_policy import retry_delay_seconds
+from shared.insider.sync import CustomerResult
 
 logger = logging.getLogger(__name__)
 

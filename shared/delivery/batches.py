@@ -13,8 +13,8 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
 
-from shared.delivery_records import FINAL_STATUSES, status_as_api
-from shared.outbound_log import key_part
+from shared.delivery.records import FINAL_STATUSES, status_as_api
+from shared.outbound_log.writer import key_part
 from shared.table_transactions import transaction_chunks, upsert_chunk
 
 HEADER_ROW = "~batch"  # sorts after every item row key

@@ -1,7 +1,7 @@
 """Request and response models of the routes beyond the inQuba publish/token ones (see inquba_models.py).
 
 They shape what the handlers answer (`http_responses.model_response` validates a body against its model
-and dumps it by alias) and are the schemas of the OpenAPI document (`shared/openapi.py`), so the
+and dumps it by alias) and are the schemas of the OpenAPI document (`shared/web/openapi.py`), so the
 document describes what the code does. Limits shared with the handlers live here.
 """
 
@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.identifiers import MAX_CUSTOMER_ID_CHARS
-from shared.inquba_models import EventRequest, TransactionRequest
+from shared.inquba.models import EventRequest, TransactionRequest
 
 MAX_BATCH_ITEMS = 1000
 MAX_SYNC_CUSTOMERS = 100

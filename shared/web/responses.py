@@ -12,8 +12,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import azure.functions as func
 
-from shared.problems import PROBLEM_MEDIA_TYPE, Problem
 from shared.settings import SettingsError
+from shared.web.problems import PROBLEM_MEDIA_TYPE, Problem
 
 if TYPE_CHECKING:  # pydantic is imported by the models; this module is imported at start-up
     from pydantic import BaseModel

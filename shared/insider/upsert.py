@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final
 
-from shared.insider_mapping import CompiledMapping
+from shared.insider.mapping import CompiledMapping
 
 __all__ = [
     "MAX_BYTES",

@@ -18,13 +18,13 @@ from azure.storage.queue.aio import QueueClient
 from pydantic import ValidationError
 
 from shared.app_context import AppContext
-from shared.delivery_records import DeliveryRecord
-from shared.inquba_models import ITEM_MODELS, InqubaItem, ItemKind
-from shared.inquba_publishing import UpstreamFailure
-from shared.queue_messages import InqubaQueueMessage, send_dead_letter
-from shared.request_parsing import field_errors
-from shared.retry_policy import retry_delay_seconds
+from shared.delivery.messages import InqubaQueueMessage, send_dead_letter
+from shared.delivery.records import DeliveryRecord
+from shared.delivery.retry_policy import retry_delay_seconds
+from shared.inquba.models import ITEM_MODELS, InqubaItem, ItemKind
+from shared.inquba.publishing import UpstreamFailure
 from shared.telemetry import log_extra
+from shared.web.parsing import field_errors
 
 logger = logging.getLogger(__name__)
 

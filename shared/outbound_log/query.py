@@ -29,7 +29,7 @@ from typing import Any, Literal
 from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables.aio import TableClient
 
-from shared.outbound_log import (
+from shared.outbound_log.writer import (
     MAX_MS,
     SUMMARY_FIELDS,
     customer_partition,
@@ -37,7 +37,7 @@ from shared.outbound_log import (
     entry_time_ms,
     identifier_partition,
 )
-from shared.problems import FieldError, bad_request, not_found
+from shared.web.problems import FieldError, bad_request, not_found
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200

@@ -4,7 +4,7 @@
 compiles it into lookup tables; ``map_customer`` turns one source customer into an Insider user
 object, or rejects it with every problem found. Nothing is ever sent from here. The document
 format, rules and choices are described in ``docs/insider-mapping.md``; the JSON Schema is
-published at ``shared/schemas/insider-mapping.schema.json`` (kept equal to
+published at ``shared/insider/schemas/insider-mapping.schema.json`` (kept equal to
 :func:`mapping_json_schema` by a test).
 """
 
@@ -17,7 +17,7 @@ from typing import Any, Final, Literal
 
 from jsonschema import Draft202012Validator
 
-from shared.insider_values import (
+from shared.insider.values import (
     ABSENT,
     ATTRIBUTE_CONVERTERS,
     CUSTOM_NAME_PATTERN,

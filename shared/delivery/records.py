@@ -10,7 +10,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
 
-from shared.outbound_log import key_part
+from shared.outbound_log.writer import key_part
 
 FINAL_STATUSES = frozenset({"delivered", "failed", "dead-lettered", "synced", "rejected"})
 ROW_KEY = "delivery"

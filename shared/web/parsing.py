@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import azure.functions as func
 from pydantic import BaseModel, ValidationError
 
-from shared.problems import FieldError, Problem, bad_request
+from shared.web.problems import FieldError, Problem, bad_request
 
 M = TypeVar("M", bound=BaseModel)
 MAX_JSON_DEPTH = 32

@@ -1,0 +1,1 @@
+"""Delivery bookkeeping of both platforms: batches, delivery records, queue messages, retry policy, status routes."""

@@ -1,0 +1,1 @@
+"""The outbound log in Table Storage: the writer, search, retention, and its routes and page."""
