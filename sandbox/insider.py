@@ -13,6 +13,7 @@ from aiohttp import web
 
 from sandbox.faults import FAULT_HEADER
 from sandbox.insider_replies import odd_upsert_reply, results_body
+from sandbox.insider_store import appends_arrays
 from sandbox.insider_validation import check_user, is_url
 from sandbox.state import ENTRY_KEY, STATE_KEY
 
@@ -94,6 +95,7 @@ async def upsert(request: web.Request) -> web.Response:
                 skip_hook=bool(body.get("skip_hook", False)),
                 request_seq=entry.seq if entry else None,
                 undocumented=undocumented,
+                append=appends_arrays(user, body.get("append")),
             )
     if odd is not None:
         if entry is not None:

@@ -78,6 +78,27 @@ async def test_applied_users_are_recorded_by_identity(sandbox: SandboxProcess, h
     }
 
 
+async def test_applied_users_hold_the_profile_merged_from_their_upserts(
+    sandbox: SandboxProcess, http: httpx.AsyncClient
+) -> None:
+    first = user(0, attributes={"name": "Ann", "custom": {"colors": ["green"]}})
+    await upsert(http, {"users": [first]})
+    await upsert(http, {"users": [user(0, attributes={"custom": {"colors": ["blue"]}})]})
+    replace = user(0, not_append=True, attributes={"custom": {"colors": ["red"]}}, events=[EVENT])
+    await upsert(http, {"users": [replace]})
+    await upsert(http, {"append": False, "users": [user(0, attributes={"surname": "Lee"}, events=[EVENT])]})
+
+    (applied,) = sandbox.control.insider_users()
+    assert applied["attributes"] == {"name": "Ann", "surname": "Lee", "custom": {"colors": ["red"]}}
+    assert applied["events"] == [EVENT]
+    assert applied["iid"] == "sandbox-iid-1"
+    assert applied["applied_count"] == 4
+    assert applied["anonymized"] is False
+
+    await upsert(http, {"users": [user(0, attributes={"custom": {"colors": ["blue", "red"]}})]})
+    assert sandbox.control.insider_users()[0]["attributes"]["custom"] == {"colors": ["red", "blue"]}
+
+
 async def test_invalid_event_name_answers_the_documented_fail_shape(
     sandbox: SandboxProcess, http: httpx.AsyncClient
 ) -> None:
