@@ -95,6 +95,33 @@ async def test_rate_limit_answers_429_with_retry_after(sandbox: SandboxProcess, 
     assert sandbox.control.requests(target="insider-upsert")[-1]["fault"] == "rate-limit"
 
 
+DOCUMENTED_LIMITS = {
+    "inquba-token": None,
+    "inquba-api": None,
+    "insider": 25_000,
+    "insider-delete": 10_000,
+    "insider-anonymize": 500,
+    "insider-profile": 1_000,
+}
+
+
+def test_rate_limits_are_the_documented_ones_and_updates_merge(sandbox: SandboxProcess) -> None:
+    control = sandbox.control
+    assert control.config()["rate_limit_per_minute"] == DOCUMENTED_LIMITS
+    merged = control.configure(rate_limit_per_minute={"insider-anonymize": 3, "inquba-api": 100})
+    assert merged["rate_limit_per_minute"] == {**DOCUMENTED_LIMITS, "insider-anonymize": 3, "inquba-api": 100}
+    assert set(control.configure(rate_limit_per_minute=5)["rate_limit_per_minute"].values()) == {5}
+    assert set(control.configure(rate_limit_per_minute=None)["rate_limit_per_minute"].values()) == {None}
+
+
+async def test_anonymise_is_limited_to_500_a_minute_by_default(http: httpx.AsyncClient) -> None:
+    body = {"identifiers": {"uuid": "nobody"}}
+    statuses = [
+        (await http.post("/api/user/v1/anonymize", json=body, headers=INSIDER_HEADERS)).status_code for _ in range(501)
+    ]
+    assert statuses == [404] * 500 + [429]
+
+
 async def test_rate_limit_applies_to_inquba_token(sandbox: SandboxProcess, http: httpx.AsyncClient) -> None:
     sandbox.control.configure(rate_limit_per_minute=1)
     await get_token(http)
