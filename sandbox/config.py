@@ -76,6 +76,9 @@ class SandboxConfig:
     rate_limit_per_minute: int | dict[str, int | None] | None = field(
         default_factory=lambda: dict(DOCUMENTED_RATE_LIMITS)
     )
+    # Length of the rate-limit window: the limits are "per minute" of 60 s; a test provoking a 429
+    # storm shortens it so that Retry-After (and the wait it asks for) is short too.
+    rate_limit_window_seconds: float = 60
     random_seed: int | str | None = None
     # Insider's example F (answered 2 successful) has a purchase without `quantity`, so the real
     # server does not enforce it; set true to require it as the parameter table says.
@@ -264,6 +267,7 @@ _VALIDATORS: dict[str, Any] = {
     "timeout_rate": _probability,
     "timeout_seconds": _positive_number,
     "rate_limit_per_minute": _rate_limit,
+    "rate_limit_window_seconds": _positive_number,
     "random_seed": _seed,
     "purchase_requires_quantity": _bool,
     "insider_pii_attributes": _names,

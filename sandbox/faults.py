@@ -75,7 +75,7 @@ async def apply_faults(state: SandboxState, fault_target: str, entry: RecordedRe
 
     limit = config.rate_limit_for(fault_target)
     if limit is not None:
-        wait = state.window(fault_target).admit(limit)
+        wait = state.window(fault_target).admit(limit, config.rate_limit_window_seconds)
         if wait is not None:
             entry.fault = "rate-limit"
             retry_after = config.retry_after_seconds

@@ -66,7 +66,7 @@ class TokenStore:
 
 @dataclass
 class SlidingWindow:
-    """Admission times of the last 60 seconds for one target."""
+    """Admission times of the last window (60 seconds unless configured) for one target."""
 
     times: deque[float] = field(default_factory=deque)
 
@@ -100,7 +100,7 @@ class SandboxState:
         self.recorder.max_body_bytes = self.config.max_recorded_body_bytes
         if "random_seed" in update:
             self.rng = random.Random(self.config.random_seed)
-        if "rate_limit_per_minute" in update:
+        if "rate_limit_per_minute" in update or "rate_limit_window_seconds" in update:
             self.windows.clear()
         return self.config
 
