@@ -25,7 +25,7 @@ class SandboxControl:
         return f"{self.base_url}/tenants/{tenant}/cems/api"
 
     def insider_api_url(self) -> str:
-        """Value for INSIDER_API_URL (the upsert is `{it}/user/v1/upsert`)."""
+        """Value for INSIDER_API_URL (`{it}/user/v1/upsert`, `{it}/user/v1/delete`, `{it}/contact/v1/anonymize`, …)."""
         return f"{self.base_url}/api"
 
     # Controls ------------------------------------------------------------------------------------

@@ -73,7 +73,7 @@ class InsiderUser:
     key: str
     identifiers: dict[str, Any] | None
     insider_id: Any
-    iid: str
+    iid: Any  # the insider_id sent (any JSON value), else generated
     user: dict[str, Any] = field(default_factory=dict)
     attributes: dict[str, Any] = field(default_factory=dict)
     custom: dict[str, Any] = field(default_factory=dict)
@@ -135,7 +135,7 @@ class InsiderUsers:
             self._created += 1
             insider_id = user.get("insider_id")
             # Insider gives every profile an id (`iid`); one sent as insider_id is that id.
-            iid = str(insider_id) if insider_id is not None else f"sandbox-iid-{self._created}"
+            iid = insider_id if insider_id is not None else f"sandbox-iid-{self._created}"
             record = self._users[key] = InsiderUser(key, user.get("identifiers"), insider_id, iid)
         record.user = copy.deepcopy(user)
         record.skip_hook = skip_hook

@@ -70,7 +70,10 @@ def test_every_record_has_an_iid() -> None:
     apply(users, {"identifiers": {"uuid": "a"}, "attributes": {"name": "A"}})
     apply(users, {"insider_id": "given-iid", "attributes": {"name": "B"}})
     apply(users, {"identifiers": {"uuid": "c"}, "attributes": {"name": "C"}})
-    assert [u.iid for u in users.all()] == ["sandbox-iid-1", "given-iid", "sandbox-iid-3"]
+    apply(users, {"insider_id": 5, "attributes": {"name": "D"}})
+    assert [u.iid for u in users.all()] == ["sandbox-iid-1", "given-iid", "sandbox-iid-3", 5]
+    assert [u.user["attributes"]["name"] for u in users.find(insider_id=5)] == ["D"]
+    assert users.find(insider_id="5") == []
     users.clear()
     apply(users, {"identifiers": {"uuid": "a"}, "attributes": {"name": "A"}})
     assert users.all()[0].iid == "sandbox-iid-1"
