@@ -10,13 +10,9 @@ import httpx
 import pytest
 
 from sandbox.process import SandboxProcess
-from tests.sandbox.helpers import INSIDER_HEADERS, UPSERT, upsert
+from tests.sandbox.helpers import ACCESS_DENIED, INSIDER_HEADERS, UPSERT, padded, upsert
 
 EXAMPLES = Path(__file__).parent / "insider_examples"
-ACCESS_DENIED = {
-    "success": False,
-    "message": "Access Denied. You do not have sufficient access to perform this action.",
-}
 
 
 def example(name: str) -> dict[str, Any]:
@@ -220,23 +216,13 @@ async def test_more_than_1000_users_is_400(http: httpx.AsyncClient) -> None:
     assert response.json()["data"]["successful"] == {"count": 1000}
 
 
-def padded_body(size: int) -> bytes:
-    """A valid one-user upsert body of exactly `size` bytes."""
-    body = {"users": [user(0, attributes={"custom": {"padding": ""}})]}
-    base = len(json.dumps(body).encode())
-    body["users"][0]["attributes"]["custom"]["padding"] = "x" * (size - base)
-    encoded = json.dumps(body).encode()
-    assert len(encoded) == size
-    return encoded
-
-
 async def test_body_over_5_000_000_bytes_is_400(sandbox: SandboxProcess, http: httpx.AsyncClient) -> None:
     headers = {**INSIDER_HEADERS, "Content-Type": "application/json"}
-    response = await http.post(UPSERT, content=padded_body(5_000_001), headers=headers)
+    response = await http.post(UPSERT, content=padded({"users": [user(0)]}, 5_000_001), headers=headers)
     assert response.status_code == 400
     assert response.json() == {"error": "request body is bigger than maximum allowed size 5,000,000 bytes"}
 
-    response = await http.post(UPSERT, content=padded_body(5_000_000), headers=headers)
+    response = await http.post(UPSERT, content=padded({"users": [user(0)]}, 5_000_000), headers=headers)
     assert response.status_code == 200
     assert response.json()["data"]["successful"] == {"count": 1}
     big = sandbox.control.requests(target="insider-upsert")[0]

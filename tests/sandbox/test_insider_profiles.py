@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from sandbox.process import SandboxProcess
-from tests.sandbox.helpers import INSIDER_HEADERS, upsert
+from tests.sandbox.helpers import ACCESS_DENIED, INSIDER_HEADERS, padded, upsert
 
 EXAMPLES = Path(__file__).parent / "insider_examples"
 DELETE = "/api/user/v1/delete"
@@ -23,10 +23,6 @@ ATTRIBUTES_DELETE = "/api/user/v1/attribute/delete"
 PROFILE = "/api/user/v1/profile"
 NO_SUCH_USER = {"error": "no such user for these identifiers: no data"}
 NO_IDENTITY = "either insider_id or idenifiers must be specified: bad request"
-ACCESS_DENIED = {
-    "success": False,
-    "message": "Access Denied. You do not have sufficient access to perform this action.",
-}
 ANN = {
     "identifiers": {"email": "ann@example.com", "uuid": "ann-1", "custom": {"loyalty_id": "L-1"}},
     "attributes": {
@@ -133,14 +129,6 @@ async def test_content_type_and_json_are_checked(http: httpx.AsyncClient, known:
         assert response.status_code == 400
         assert response.json()["error"].endswith("bad request")
     assert (await post(http, path, VALID_BODIES[path])).status_code == 200
-
-
-def padded(body: dict[str, Any], size: int) -> bytes:
-    """`body` with an undocumented `padding` key, exactly `size` bytes long."""
-    base = len(json.dumps({**body, "padding": ""}).encode())
-    encoded = json.dumps({**body, "padding": "x" * (size - base)}).encode()
-    assert len(encoded) == size
-    return encoded
 
 
 @pytest.mark.parametrize("path", [DELETE, ATTRIBUTES_DELETE])
