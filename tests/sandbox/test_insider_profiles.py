@@ -230,6 +230,13 @@ async def test_deleting_an_unknown_user_answers_200(sandbox: SandboxProcess, htt
     assert (response.status_code, response.json()) == (200, {})
 
 
+async def test_a_404_on_delete_can_be_injected(sandbox: SandboxProcess, http: httpx.AsyncClient, known: None) -> None:
+    sandbox.control.configure(error_rates={"404": 1.0}, error_targets=["insider-delete"])
+    response = await post(http, DELETE, {"identifiers": {"uuid": "ann-1"}})
+    assert (response.status_code, response.json()) == (404, NO_SUCH_USER)
+    assert len(sandbox.control.insider_users()) == 2  # injected: the user was not deleted
+
+
 @pytest.mark.parametrize(
     ("body", "error"),
     [
