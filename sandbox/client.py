@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -24,7 +25,7 @@ class SandboxControl:
         return f"{self.base_url}/tenants/{tenant}/cems/api"
 
     def insider_api_url(self) -> str:
-        """Value for INSIDER_API_URL (the upsert is `{it}/user/v1/upsert`)."""
+        """Value for INSIDER_API_URL (`{it}/user/v1/upsert`, `{it}/user/v1/delete`, `{it}/contact/v1/anonymize`, …)."""
         return f"{self.base_url}/api"
 
     # Controls ------------------------------------------------------------------------------------
@@ -37,6 +38,18 @@ class SandboxControl:
     def configure(self, **settings: Any) -> dict[str, Any]:
         """Partial config update (keys as in SandboxConfig); returns the whole resulting config."""
         return self._call("POST", "/config", json=settings)
+
+    def set_rate_limits(
+        self, limits: Mapping[str, int | None], *, window_seconds: float | None = None
+    ) -> dict[str, int | None]:
+        """Limit the fault targets named (`None`: unlimited; the others keep theirs) to so many
+        requests per window, and set the window's length if given (60 s by default). A 429 carries
+        `Retry-After`: the larger of `retry_after_seconds` and the seconds until a slot frees.
+        Returns every target's limit."""
+        settings: dict[str, Any] = {"rate_limit_per_minute": dict(limits)}
+        if window_seconds is not None:
+            settings["rate_limit_window_seconds"] = window_seconds
+        return self.configure(**settings)["rate_limit_per_minute"]
 
     def insider_upsert_reply(
         self, kind: str | None, *, count: int | None = None, rate: float | None = None, apply: bool = False

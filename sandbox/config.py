@@ -10,13 +10,34 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox.insider_replies import UPSERT_REPLY_KINDS
-from sandbox.targets import FAULT_TARGETS
+from sandbox.targets import (
+    FAULT_INSIDER,
+    FAULT_INSIDER_ANONYMIZE,
+    FAULT_INSIDER_DELETE,
+    FAULT_INSIDER_PROFILE,
+    FAULT_TARGETS,
+)
 
 TENANT_FIELDS = ("username", "password", "client_id", "client_secret")
 
 # The error mix the lead suggested for chaos runs; NOT the default (the default injects nothing, so
 # tests are deterministic unless they ask for faults). `python -m sandbox --chaos` starts with it.
 CHAOS_ERROR_RATES: dict[str, float] = {"500": 0.1, "503": 0.05, "429": 0.05}
+
+# Requests per minute documented by insider-api.md (§5.1: upsert and delete attributes share 25,000;
+# §8: delete 10,000, anonymise 500, profile 1,000 units at 1 unit a request). inQuba documents none
+# for its API (its 100/min is the Power Platform connector's).
+DOCUMENTED_RATE_LIMITS: dict[str, int | None] = {
+    **dict.fromkeys(FAULT_TARGETS),
+    FAULT_INSIDER: 25_000,
+    FAULT_INSIDER_DELETE: 10_000,
+    FAULT_INSIDER_ANONYMIZE: 500,
+    FAULT_INSIDER_PROFILE: 1_000,
+}
+
+# Which attributes are PII is an Insider account setting; the sandbox's default is the personal data
+# among the default attributes.
+DEFAULT_PII_ATTRIBUTES = ("email", "phone_number", "name", "surname", "birthday")
 
 
 class ConfigError(ValueError):
@@ -51,12 +72,19 @@ class SandboxConfig:
     retry_after_seconds: int | None = 1
     timeout_rate: float = 0
     timeout_seconds: float = 30
-    # None (no limit), one limit applied to each target separately, or {fault target: limit or None}.
-    rate_limit_per_minute: int | dict[str, int | None] | None = None
+    # {fault target: limit or None}; an update may also be one limit for every target, or None for none.
+    rate_limit_per_minute: int | dict[str, int | None] | None = field(
+        default_factory=lambda: dict(DOCUMENTED_RATE_LIMITS)
+    )
+    # Length of the rate-limit window: the limits are "per minute" of 60 s; a test provoking a 429
+    # storm shortens it so that Retry-After (and the wait it asks for) is short too.
+    rate_limit_window_seconds: float = 60
     random_seed: int | str | None = None
     # Insider's example F (answered 2 successful) has a purchase without `quantity`, so the real
     # server does not enforce it; set true to require it as the parameter table says.
     purchase_requires_quantity: bool = False
+    # Attributes "marked as PII" (account setting), deleted by anonymise; `custom.<name>` for custom ones.
+    insider_pii_attributes: list[str] = field(default_factory=lambda: list(DEFAULT_PII_ATTRIBUTES))
     # An odd 200 for the next `count` upserts, or for a `rate` of them: {"kind", "count", "rate", "apply"}.
     insider_upsert_reply: dict[str, Any] | None = None
     max_recorded_requests: int = 5000
@@ -73,6 +101,8 @@ class SandboxConfig:
             raise ConfigError(f"unknown config key(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         values = self.to_json()
         for key, value in update.items():
+            if key in _MERGED and isinstance(value, dict) and isinstance(values[key], dict):
+                value = {**values[key], **value}  # only the entries sent change
             values[key] = _VALIDATORS[key](key, value)
         return SandboxConfig(**values)
 
@@ -165,23 +195,28 @@ def _error_rates(key: str, value: Any) -> dict[str, float]:
     return rates
 
 
+def _names(key: str, value: Any) -> list[str]:
+    if not isinstance(value, list):
+        raise _fail(key, "must be a list of names")
+    return [_non_empty_str(f"{key}[{i}]", name) for i, name in enumerate(value)]
+
+
 def _error_targets(key: str, value: Any) -> list[str]:
     if not isinstance(value, list) or any(t not in FAULT_TARGETS for t in value):
         raise _fail(key, f"must be a list of: {', '.join(FAULT_TARGETS)}")
     return list(dict.fromkeys(value))
 
 
-def _rate_limit(key: str, value: Any) -> int | dict[str, int | None] | None:
-    if value is None:
-        return None
-    if isinstance(value, dict):
-        limits: dict[str, int | None] = {}
-        for target, limit in value.items():
-            if target not in FAULT_TARGETS:
-                raise _fail(key, f"unknown target {target!r}; use {', '.join(FAULT_TARGETS)}")
-            limits[target] = None if limit is None else _positive_int(f"{key}.{target}", limit)
-        return limits
-    return _positive_int(key, value)
+def _rate_limit(key: str, value: Any) -> dict[str, int | None]:
+    """Every fault target's limit: from {target: limit or None}, one limit for all, or None for none."""
+    if not isinstance(value, dict):
+        return dict.fromkeys(FAULT_TARGETS, None if value is None else _positive_int(key, value))
+    limits: dict[str, int | None] = dict.fromkeys(FAULT_TARGETS)
+    for target, limit in value.items():
+        if target not in FAULT_TARGETS:
+            raise _fail(key, f"unknown target {target!r}; use {', '.join(FAULT_TARGETS)}")
+        limits[target] = None if limit is None else _positive_int(f"{key}.{target}", limit)
+    return limits
 
 
 def _positive_int(key: str, value: Any) -> int:
@@ -216,6 +251,9 @@ def _seed(key: str, value: Any) -> int | str | None:
     raise _fail(key, "must be an integer, a string or null")
 
 
+# Keys whose object updates are merged into the current value instead of replacing it.
+_MERGED = frozenset({"rate_limit_per_minute"})
+
 _VALIDATORS: dict[str, Any] = {
     "tenants": _tenants,
     "insider_partner_name": _partner_name,
@@ -229,8 +267,10 @@ _VALIDATORS: dict[str, Any] = {
     "timeout_rate": _probability,
     "timeout_seconds": _positive_number,
     "rate_limit_per_minute": _rate_limit,
+    "rate_limit_window_seconds": _positive_number,
     "random_seed": _seed,
     "purchase_requires_quantity": _bool,
+    "insider_pii_attributes": _names,
     "insider_upsert_reply": _upsert_reply,
     "max_recorded_requests": _non_negative_int,
     "max_recorded_body_bytes": _non_negative_int,

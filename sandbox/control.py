@@ -88,7 +88,7 @@ async def stats(request: web.Request) -> web.Response:
 
 
 async def insider_users(request: web.Request) -> web.Response:
-    return web.json_response(request.app[STATE_KEY].insider_users.all())
+    return web.json_response([u.to_json() for u in request.app[STATE_KEY].insider_users.all()])
 
 
 def add_routes(app: web.Application) -> None:

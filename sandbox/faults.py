@@ -14,14 +14,17 @@ from http import HTTPStatus
 
 from aiohttp import web
 
+from sandbox.insider_replies import ACCESS_DENIED, NO_SUCH_USER
 from sandbox.recorder import RecordedRequest
 from sandbox.state import SandboxState
-from sandbox.targets import FAULT_INSIDER
+from sandbox.targets import INSIDER_FAULT_TARGETS
 
 FAULT_HEADER = "X-Sandbox-Fault"
 
-# Documented Insider bodies ([PM] in insider-api.md §6.3); the 503 text is the unverified [AE] one.
+# Documented Insider bodies ([PM] in insider-api.md §6.3, §8); the 503 text is the unverified [AE] one.
 _INSIDER_BODIES: dict[int, dict[str, object]] = {
+    403: ACCESS_DENIED,
+    404: NO_SUCH_USER,
     429: {"error": "rejected: too many requests"},
     500: {"success": False, "message": "The request processing has failed because of an unknown error."},
     503: {"error": "temporarily unavailable due to overload or maintenance"},
@@ -30,7 +33,7 @@ _INSIDER_BODIES: dict[int, dict[str, object]] = {
 
 def error_response(fault_target: str, status: int, retry_after: int | None, fault: str) -> web.Response:
     """The sandbox's answer for an injected or rate-limit error on `fault_target`."""
-    if fault_target == FAULT_INSIDER and status in _INSIDER_BODIES:
+    if fault_target in INSIDER_FAULT_TARGETS and status in _INSIDER_BODIES:
         body: dict[str, object] = _INSIDER_BODIES[status]
     else:
         # inQuba documents no error body; use a small JSON object naming the status.
@@ -72,7 +75,7 @@ async def apply_faults(state: SandboxState, fault_target: str, entry: RecordedRe
 
     limit = config.rate_limit_for(fault_target)
     if limit is not None:
-        wait = state.window(fault_target).admit(limit)
+        wait = state.window(fault_target).admit(limit, config.rate_limit_window_seconds)
         if wait is not None:
             entry.fault = "rate-limit"
             retry_after = config.retry_after_seconds

@@ -1,4 +1,4 @@
-"""Insider's `data.successful` / `data.fail` reply, and the odd 200 replies a test can ask for instead.
+"""Insider's reply bodies: documented errors, `data.successful` / `data.fail`, and odd 200s on request.
 
 The odd replies (`insider_upsert_reply` in the config) are 200s the app cannot read as a confirmation:
 a body that is not JSON, an unknown shape, failures without a `users.<i>` index, counts that do not
@@ -18,6 +18,13 @@ UNINDEXED_FAILURES: Final = "unindexed-failures"
 SHORT_COUNT: Final = "short-count"
 EXCESS_FAIL_COUNT: Final = "excess-fail-count"
 UPSERT_REPLY_KINDS: Final = (NOT_JSON, EMPTY, UNKNOWN_SHAPE, UNINDEXED_FAILURES, SHORT_COUNT, EXCESS_FAIL_COUNT)
+
+# Documented error bodies (insider-api.md §6.3 for the delete APIs' 403, §8 for the profile's 404).
+ACCESS_DENIED: Final = {
+    "success": False,
+    "message": "Access Denied. You do not have sufficient access to perform this action.",
+}
+NO_SUCH_USER: Final = {"error": "no such user for these identifiers: no data"}
 
 
 def results_body(successful: int, failed: int, errors: dict[str, list[str]]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox import control, inquba, insider
+from sandbox import control, inquba, insider, insider_profiles
 from sandbox.config import SandboxConfig
 from sandbox.faults import apply_faults
 from sandbox.state import ENTRY_KEY, STATE_KEY, SandboxState
@@ -16,6 +16,10 @@ from sandbox.targets import (
     INQUBA_EVENTS,
     INQUBA_TOKEN,
     INQUBA_TRANSACTIONS,
+    INSIDER_ANONYMIZE,
+    INSIDER_ATTRIBUTES_DELETE,
+    INSIDER_DELETE,
+    INSIDER_PROFILE,
     INSIDER_UPSERT,
     UNMATCHED,
 )
@@ -35,9 +39,15 @@ def _headers(request: web.Request) -> dict[str, str]:
     return headers
 
 
+# Route names are unique; both anonymise routes log to one target.
+_ANONYMIZE_CONTACT = "insider-anonymize-contact"
+_TARGET_OF_ROUTE = {_ANONYMIZE_CONTACT: INSIDER_ANONYMIZE}
+
+
 def _target(request: web.Request) -> str:
     route = request.match_info.route
     name = route.name if route is not None else None
+    name = _TARGET_OF_ROUTE.get(name, name) if name is not None else None
     if name in FAULT_TARGET_OF:
         return name
     return UNMATCHED
@@ -104,5 +114,12 @@ def create_app(config: SandboxConfig | Mapping[str, Any] | None = None) -> web.A
     app.router.add_post("/tenants/{tenant}/cems/api/Events", inquba.events, name=INQUBA_EVENTS)
     app.router.add_post("/tenants/{tenant}/cems/api/Transactions", inquba.transactions, name=INQUBA_TRANSACTIONS)
     app.router.add_post("/api/user/v1/upsert", insider.upsert, name=INSIDER_UPSERT)
+    app.router.add_post(
+        "/api/user/v1/attribute/delete", insider_profiles.delete_attributes, name=INSIDER_ATTRIBUTES_DELETE
+    )
+    app.router.add_post("/api/user/v1/delete", insider_profiles.delete_user, name=INSIDER_DELETE)
+    app.router.add_post("/api/user/v1/anonymize", insider_profiles.anonymize_user, name=INSIDER_ANONYMIZE)
+    app.router.add_post("/api/contact/v1/anonymize", insider_profiles.anonymize_contact, name=_ANONYMIZE_CONTACT)
+    app.router.add_post("/api/user/v1/profile", insider_profiles.profile, name=INSIDER_PROFILE)
     control.add_routes(app)
     return app

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import json
 import random
 import secrets
 import time
@@ -16,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from sandbox.config import SandboxConfig
+from sandbox.insider_store import InsiderUsers
 from sandbox.recorder import RecordedRequest, Recorder
 
 
@@ -64,52 +64,9 @@ class TokenStore:
         self.issued = 0
 
 
-def identity_key(user: dict[str, Any]) -> str:
-    """Stable key of an Insider user from its identifiers and/or insider_id."""
-    parts: list[str] = []
-    identifiers = user.get("identifiers") or {}
-    for name in sorted(k for k in identifiers if k != "custom"):
-        parts.append(f"{name}={identifiers[name]}")
-    for name, value in sorted((identifiers.get("custom") or {}).items()):
-        parts.append(f"custom.{name}={value}")
-    if user.get("insider_id"):
-        parts.append(f"insider_id={user['insider_id']}")
-    return "|".join(parts)
-
-
-@dataclass
-class AppliedUsers:
-    """Last payload accepted by the Insider upsert for each user identity."""
-
-    _users: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def apply(
-        self, user: dict[str, Any], *, skip_hook: bool, request_seq: int | None, undocumented: list[str]
-    ) -> None:
-        key = identity_key(user)
-        previous = self._users.get(key)
-        self._users[key] = {
-            "key": key,
-            "identifiers": user.get("identifiers"),
-            "insider_id": user.get("insider_id"),
-            "user": json.loads(json.dumps(user)),
-            "skip_hook": skip_hook,
-            "applied_count": (previous["applied_count"] if previous else 0) + 1,
-            "request_seq": request_seq,
-            # Paths of the last payload that insider-api.md does not define (accepted as sent).
-            "undocumented": undocumented,
-        }
-
-    def all(self) -> list[dict[str, Any]]:
-        return list(self._users.values())
-
-    def clear(self) -> None:
-        self._users.clear()
-
-
 @dataclass
 class SlidingWindow:
-    """Admission times of the last 60 seconds for one target."""
+    """Admission times of the last window (60 seconds unless configured) for one target."""
 
     times: deque[float] = field(default_factory=deque)
 
@@ -131,7 +88,7 @@ class SandboxState:
         self.initial_config = config
         self.config = config
         self.tokens = TokenStore()
-        self.insider_users = AppliedUsers()
+        self.insider_users = InsiderUsers()
         self.recorder = Recorder(config.max_recorded_requests, config.max_recorded_body_bytes)
         self.windows: dict[str, SlidingWindow] = {}
         self.rng = random.Random(config.random_seed)
@@ -143,7 +100,7 @@ class SandboxState:
         self.recorder.max_body_bytes = self.config.max_recorded_body_bytes
         if "random_seed" in update:
             self.rng = random.Random(self.config.random_seed)
-        if "rate_limit_per_minute" in update:
+        if "rate_limit_per_minute" in update or "rate_limit_window_seconds" in update:
             self.windows.clear()
         return self.config
 

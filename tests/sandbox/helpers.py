@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -16,6 +17,10 @@ TOKEN_FORM = {
 }
 INSIDER_HEADERS = {"X-PARTNER-NAME": "sandboxpartner", "X-REQUEST-TOKEN": "sandbox-insider-key"}
 UPSERT = "/api/user/v1/upsert"
+ACCESS_DENIED = {
+    "success": False,
+    "message": "Access Denied. You do not have sufficient access to perform this action.",
+}
 
 
 async def get_token(http: httpx.AsyncClient, tenant: str = "sandbox", **overrides: str) -> str:
@@ -26,3 +31,11 @@ async def get_token(http: httpx.AsyncClient, tenant: str = "sandbox", **override
 
 async def upsert(http: httpx.AsyncClient, body: Any, **kwargs: Any) -> httpx.Response:
     return await http.post(UPSERT, json=body, headers=INSIDER_HEADERS, **kwargs)
+
+
+def padded(body: dict[str, Any], size: int) -> bytes:
+    """`body` with an undocumented top-level `padding` key (Insider accepts it), exactly `size` bytes long."""
+    base = len(json.dumps({**body, "padding": ""}).encode())
+    encoded = json.dumps({**body, "padding": "x" * (size - base)}).encode()
+    assert len(encoded) == size
+    return encoded

@@ -54,6 +54,9 @@ def test_configure_is_partial_and_reset_restores_defaults(sandbox: SandboxProces
         {"error_targets": ["insider", "elsewhere"]},
         {"insider_partner_name": "SandboxPartner"},
         {"rate_limit_per_minute": 0},
+        {"rate_limit_per_minute": {"nowhere": 1}},
+        {"rate_limit_window_seconds": 0},
+        {"insider_pii_attributes": "email"},
         {"timeout_rate": 2},
         {"tenants": {"t": {"username": "u"}}},
     ],
@@ -93,6 +96,57 @@ async def test_rate_limit_answers_429_with_retry_after(sandbox: SandboxProcess, 
     assert (await http.post("/sandbox/connect/token", data=TOKEN_FORM)).status_code == 200
     assert sandbox.control.stats()["requests"]["insider-upsert"] == {"200": 2, "429": 1}
     assert sandbox.control.requests(target="insider-upsert")[-1]["fault"] == "rate-limit"
+
+
+DOCUMENTED_LIMITS = {
+    "inquba-token": None,
+    "inquba-api": None,
+    "insider": 25_000,
+    "insider-delete": 10_000,
+    "insider-anonymize": 500,
+    "insider-profile": 1_000,
+}
+
+
+def test_rate_limits_are_the_documented_ones_and_updates_merge(sandbox: SandboxProcess) -> None:
+    control = sandbox.control
+    assert control.config()["rate_limit_per_minute"] == DOCUMENTED_LIMITS
+    merged = control.configure(rate_limit_per_minute={"insider-anonymize": 3, "inquba-api": 100})
+    assert merged["rate_limit_per_minute"] == {**DOCUMENTED_LIMITS, "insider-anonymize": 3, "inquba-api": 100}
+    assert set(control.configure(rate_limit_per_minute=5)["rate_limit_per_minute"].values()) == {5}
+    assert set(control.configure(rate_limit_per_minute=None)["rate_limit_per_minute"].values()) == {None}
+
+
+async def test_anonymise_is_limited_to_500_a_minute_by_default(http: httpx.AsyncClient) -> None:
+    body = {"identifiers": {"uuid": "nobody"}}
+    statuses = [
+        (await http.post("/api/user/v1/anonymize", json=body, headers=INSIDER_HEADERS)).status_code for _ in range(501)
+    ]
+    assert statuses == [404] * 500 + [429]
+
+
+async def test_a_429_storm_ends_once_retry_after_is_honoured(
+    sandbox: SandboxProcess, http: httpx.AsyncClient
+) -> None:
+    limits = sandbox.control.set_rate_limits({"insider-delete": 2}, window_seconds=1)
+    assert limits == {**DOCUMENTED_LIMITS, "insider-delete": 2}
+    assert sandbox.control.config()["rate_limit_window_seconds"] == 1
+
+    async def delete() -> httpx.Response:
+        return await http.post("/api/user/v1/delete", json={"identifiers": {"uuid": "u"}}, headers=INSIDER_HEADERS)
+
+    admitted = [(await delete()).status_code for _ in range(2)]
+    storm = [await delete() for _ in range(5)]  # retried at once: refused, and not counted against the budget
+    assert admitted == [200, 200]
+    assert {r.status_code for r in storm} == {429}
+    retry_after = max(int(r.headers["Retry-After"]) for r in storm)
+    assert retry_after == 1  # the seconds until a slot frees, rounded up
+    assert (await upsert(http, ONE_USER)).status_code == 200  # other targets keep their own budget
+
+    await asyncio.sleep(retry_after)  # what a client honouring Retry-After does
+    assert (await delete()).status_code == 200
+    statuses = [r["status"] for r in sandbox.control.requests(target="insider-delete")]
+    assert statuses == [200, 200, 429, 429, 429, 429, 429, 200]
 
 
 async def test_rate_limit_applies_to_inquba_token(sandbox: SandboxProcess, http: httpx.AsyncClient) -> None:

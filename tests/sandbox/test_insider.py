@@ -10,13 +10,9 @@ import httpx
 import pytest
 
 from sandbox.process import SandboxProcess
-from tests.sandbox.helpers import INSIDER_HEADERS, UPSERT, upsert
+from tests.sandbox.helpers import ACCESS_DENIED, INSIDER_HEADERS, UPSERT, padded, upsert
 
 EXAMPLES = Path(__file__).parent / "insider_examples"
-ACCESS_DENIED = {
-    "success": False,
-    "message": "Access Denied. You do not have sufficient access to perform this action.",
-}
 
 
 def example(name: str) -> dict[str, Any]:
@@ -76,6 +72,27 @@ async def test_applied_users_are_recorded_by_identity(sandbox: SandboxProcess, h
     assert users["custom.user_loyalty_id=user12345abc"]["identifiers"] == {
         "custom": {"user_loyalty_id": "user12345abc"}
     }
+
+
+async def test_applied_users_hold_the_profile_merged_from_their_upserts(
+    sandbox: SandboxProcess, http: httpx.AsyncClient
+) -> None:
+    first = user(0, attributes={"name": "Ann", "custom": {"colors": ["green"]}})
+    await upsert(http, {"users": [first]})
+    await upsert(http, {"users": [user(0, attributes={"custom": {"colors": ["blue"]}})]})
+    replace = user(0, not_append=True, attributes={"custom": {"colors": ["red"]}}, events=[EVENT])
+    await upsert(http, {"users": [replace]})
+    await upsert(http, {"append": False, "users": [user(0, attributes={"surname": "Lee"}, events=[EVENT])]})
+
+    (applied,) = sandbox.control.insider_users()
+    assert applied["attributes"] == {"name": "Ann", "surname": "Lee", "custom": {"colors": ["red"]}}
+    assert applied["events"] == [EVENT]
+    assert applied["iid"] == "sandbox-iid-1"
+    assert applied["applied_count"] == 4
+    assert applied["anonymized"] is False
+
+    await upsert(http, {"users": [user(0, attributes={"custom": {"colors": ["blue", "red"]}})]})
+    assert sandbox.control.insider_users()[0]["attributes"]["custom"] == {"colors": ["red", "blue"]}
 
 
 async def test_invalid_event_name_answers_the_documented_fail_shape(
@@ -199,23 +216,13 @@ async def test_more_than_1000_users_is_400(http: httpx.AsyncClient) -> None:
     assert response.json()["data"]["successful"] == {"count": 1000}
 
 
-def padded_body(size: int) -> bytes:
-    """A valid one-user upsert body of exactly `size` bytes."""
-    body = {"users": [user(0, attributes={"custom": {"padding": ""}})]}
-    base = len(json.dumps(body).encode())
-    body["users"][0]["attributes"]["custom"]["padding"] = "x" * (size - base)
-    encoded = json.dumps(body).encode()
-    assert len(encoded) == size
-    return encoded
-
-
 async def test_body_over_5_000_000_bytes_is_400(sandbox: SandboxProcess, http: httpx.AsyncClient) -> None:
     headers = {**INSIDER_HEADERS, "Content-Type": "application/json"}
-    response = await http.post(UPSERT, content=padded_body(5_000_001), headers=headers)
+    response = await http.post(UPSERT, content=padded({"users": [user(0)]}, 5_000_001), headers=headers)
     assert response.status_code == 400
     assert response.json() == {"error": "request body is bigger than maximum allowed size 5,000,000 bytes"}
 
-    response = await http.post(UPSERT, content=padded_body(5_000_000), headers=headers)
+    response = await http.post(UPSERT, content=padded({"users": [user(0)]}, 5_000_000), headers=headers)
     assert response.status_code == 200
     assert response.json()["data"]["successful"] == {"count": 1}
     big = sandbox.control.requests(target="insider-upsert")[0]
