@@ -121,6 +121,8 @@ class _Converter:
             required = set(out.get("required", []))
             properties = {}
             for prop, value in out["properties"].items():
+                if "x-alias-of" in value:  # another name of a field (the certified connector's): one field each
+                    continue
                 converted = self.convert(value, depth + 1)
                 title = value.get("x-ms-summary") or self._resolve(value)[0].get("x-ms-summary") or self.title_of(prop)
                 converted["x-ms-summary"] = title

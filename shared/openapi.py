@@ -139,6 +139,7 @@ FIELD_DOCS: dict[str, dict[str, str]] = {
     "TokenRequest.clientSecret": {"description": "Client Secret as supplied by inQuba.", "format": "password"},
     "TokenResponse.accessToken": {"description": "Authorization token that will be used for all API "
                                                  "interactions.", "title": "Authorization Token"},
+    "TokenResponse.access_token": {"title": "Access Token"},
     "TokenResponse.tokenType": {"description": "Always Bearer."},
     "TokenResponse.expiresAt": {"description": "When the token expires (ISO 8601, UTC)."},
     "TokenResponse.cached": {"description": "true when the token came from the app's cache."},
