@@ -136,6 +136,15 @@ async def insider_sync_drain(timer: func.TimerRequest) -> None:
         await insider_queue.drain(ctx)
 
 
+@app.route(route="insider/mapping/schema", methods=["GET"])
+@http_endpoint
+async def insider_mapping_schema(req: func.HttpRequest) -> func.HttpResponse:
+    """The customer fields the stored mapping reads, as JSON schemas: the connector's dynamic schema."""
+    from shared import app_context, insider_http
+
+    return await insider_http.source_fields(await app_context.get_context())
+
+
 @app.queue_trigger(arg_name="msg", queue_name="%OUTBOUND_LOG_RETRY_QUEUE%", connection="AzureWebJobsStorage")
 async def outbound_log_retry(msg: func.QueueMessage) -> None:
     """Writes log entries whose first write failed; a failure here is retried by the host, then poisoned."""

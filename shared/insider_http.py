@@ -1,4 +1,4 @@
-"""Insider routes: the mapping (GET/PUT with ETags, preview), sync now or via the queue, resume after a 403."""
+"""Insider routes: the mapping (GET/PUT with ETags, source fields, preview), sync now or queued, resume after a 403."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from shared.api_models import (
     MAX_ASYNC_CUSTOMERS,
     MAX_CUSTOMER_NAME_LENGTH,
     MAX_SYNC_CUSTOMERS,
+    InsiderSourceFields,
     InsiderSyncAccepted,
     InsiderSyncResponse,
     PreviewResponse,
@@ -21,7 +22,13 @@ from shared.app_context import AppContext
 from shared.batch_http import POLL_AFTER_SECONDS, status_location
 from shared.http_responses import json_response, model_response
 from shared.identifiers import customer_id_problem, new_identifier
-from shared.insider_mapping import CompiledMapping, MappingInvalid, RejectedCustomer, load_mapping
+from shared.insider_mapping import (
+    CompiledMapping,
+    MappingInvalid,
+    RejectedCustomer,
+    load_mapping,
+    source_fields_schema,
+)
 from shared.insider_queue import MAX_CUSTOMERS_PER_MESSAGE, QUEUE_SETTING, SyncMessage
 from shared.insider_upsert import build_upsert_body, pack_users
 from shared.mapping_store import MappingConflict
@@ -81,6 +88,11 @@ def _load_bounded(document: Any, field: str) -> CompiledMapping:
 async def get_mapping(ctx: AppContext) -> func.HttpResponse:
     document, etag = await ctx.mapping_store.get()
     return json_response(document, headers={"ETag": etag})
+
+
+async def source_fields(ctx: AppContext) -> func.HttpResponse:
+    """The customer fields the stored mapping reads, as JSON schemas (the connector's x-ms-dynamic-schema)."""
+    return model_response(InsiderSourceFields, source_fields_schema(await ctx.mapping_store.compiled()))
 
 
 async def put_mapping(ctx: AppContext, req: func.HttpRequest) -> func.HttpResponse:

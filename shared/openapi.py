@@ -100,8 +100,8 @@ HEADERS: dict[str, dict[str, Any]] = {
     "Cache-Control": {"description": "`no-store`.", "schema": {"type": "string"}},
 }
 
-# Descriptions and titles of fields whose models leave them out (shared/inquba_models.py), and the
-# connector fields' visibility. Keyed "Schema.property".
+# Descriptions and titles of fields whose models leave them out (shared/inquba_models.py), schema keywords the
+# models cannot say, and the connector fields' visibility. Keyed "Schema.property".
 CUSTOMER_ID_DOC = ("The customer this is about (at most 256 characters, 500 once percent-encoded as UTF-8); labels "
                    "the outbound log, not sent.")
 FIELD_DOCS: dict[str, dict[str, str]] = {
@@ -145,11 +145,22 @@ FIELD_DOCS: dict[str, dict[str, str]] = {
     "TokenResponse.cached": {"description": "true when the token came from the app's cache."},
     "Customer.id": {"title": "Customer ID"},
     "Customer.name": {"title": "Customer Name"},
+    "CustomerEvent.params": {"title": "Parameters"},
     "PublishResponse.identifier": {"description": "The identifier of what was published (yours or generated)."},
     "PublishResponse.status": {"description": "delivered."},
     "PublishResponse.upstreamStatus": {"description": "inQuba's status code."},
     "PublishResponse.upstreamBody": {"description": "inQuba's answer, as received."},
     "PublishResponse.responseTimeSeconds": {"description": "How long inQuba took to answer."},
+}
+# The operation that answers the customer fields the stored mapping reads, and what uses it: the connector's
+# designer asks it for the fields of a customer's attributes and of an event's params (x-ms-dynamic-schema).
+SOURCE_FIELDS_OPERATION = "GetInsiderSourceFields"
+FIELD_SCHEMAS: dict[str, dict[str, Any]] = {
+    "Customer.attributes": {"x-ms-dynamic-schema": {"operationId": SOURCE_FIELDS_OPERATION, "parameters": {},
+                                                    "value-path": "attributes"}},
+    "CustomerEvent.params": {"x-ms-dynamic-schema": {"operationId": SOURCE_FIELDS_OPERATION, "parameters": {},
+                                                     "value-path": "eventParams"}},
+    "PreviewRequest.mapping": {"anyOf": [{"$ref": REF_PREFIX + "InsiderMapping"}, {"type": "null"}]},
 }
 FIELD_VISIBILITY: dict[str, Visibility] = {
     "EventRequest.eventDefinitionCode": "important",
@@ -292,6 +303,15 @@ OPERATIONS: dict[str, dict[str, Operation]] = {
                           {"type": "string", "pattern": r'^(\*|(W/)?"[\x21\x23-\x7E]{0,250}")$'}, required=True,
                           title="ETag", visibility="important"),),
             visibility="advanced")},
+    "insider_mapping_schema": {"GET": Operation(
+        SOURCE_FIELDS_OPERATION, "Get Insider Source Fields",
+        "The customer fields the stored mapping reads, as JSON schemas: `attributes` (the identifier and profile "
+        "sources) and `eventParams` (every mapped event's parameter sources), each field with its type and where "
+        "it is sent. The connector's designer reads it to show these fields in Sync Customers to Insider and "
+        "Preview Insider Upsert (x-ms-dynamic-schema).",
+        "Insider",
+        {200: Resp("The schemas.", m.InsiderSourceFields)},
+        visibility="internal")},
     "insider_mapping_preview": {"POST": Operation(
         "PreviewInsiderUpsert", "Preview Insider Upsert",
         "The exact upsert bodies some customers would produce, and each customer's validation result, with the "
@@ -461,14 +481,15 @@ def component_schemas() -> dict[str, Any]:
     _, top = models_json_schema(pairs, by_alias=True, ref_template=REF_PREFIX + "{model}")
     schemas: dict[str, Any] = _rewrite_refs(top.get("$defs", {}), {"#/$defs/": REF_PREFIX})
     schemas = {name: _clean(schema) for name, schema in schemas.items()}
-    for key, docs in FIELD_DOCS.items():
-        model_name, prop = key.split(".", 1)
-        target = schemas.get(model_name, {}).get("properties", {}).get(prop)
-        if target is None:
-            raise DocumentationMismatch(f"FIELD_DOCS names {key}, which no schema has")
-        target.update({k: v for k, v in docs.items() if k != "title"})
-        if "title" in docs:
-            target["x-ms-summary"] = docs["title"]
+    for registry, entries in (("FIELD_DOCS", FIELD_DOCS), ("FIELD_SCHEMAS", FIELD_SCHEMAS)):
+        for key, docs in entries.items():
+            model_name, prop = key.split(".", 1)
+            target = schemas.get(model_name, {}).get("properties", {}).get(prop)
+            if target is None:
+                raise DocumentationMismatch(f"{registry} names {key}, which no schema has")
+            target.update({k: v for k, v in docs.items() if k != "title"})
+            if "title" in docs:
+                target["x-ms-summary"] = docs["title"]
     schemas.update(_insider_mapping_schemas())
     return dict(sorted(schemas.items()))
 
