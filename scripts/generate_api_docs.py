@@ -8,7 +8,9 @@ with the documentation registry and the request/response models). The connector 
 Swagger 2.0 (the only version custom connectors take) with every schema inlined, `oneOf`/`anyOf`
 reduced to what Swagger 2.0 can say, and `x-ms-summary`, `description` and `x-ms-visibility` on
 every action, parameter and field; the function key is the connection's API key (`x-functions-key`)
-and the app's host a connection parameter applied by a `dynamichosturl` policy.
+and the app's host a connection parameter applied by a `dynamichosturl` policy. The publisher's
+metadata (contact, website, privacy policy, categories, publisher, stack owner, brand colour) is
+what microsoft/PowerPlatformConnectors asks of a connector (connector/readme.md, docs/connector.md).
 """
 
 from __future__ import annotations
@@ -28,6 +30,17 @@ SWAGGER_PATH = CONNECTOR_DIR / "apiDefinition.swagger.json"
 PROPERTIES_PATH = CONNECTOR_DIR / "apiProperties.json"
 PLACEHOLDER_HOST = "your-function-app.azurewebsites.net"
 HOST_PARAMETER = "hostName"
+# Who publishes and supports this connector: the organisation that runs this app, not inQuba or Insider
+# (the certified inQuba Journey connector is inQuba's; these must not be its values). The addresses are
+# placeholders on the reserved .example domain: put the owner's own here before submitting the connector.
+PUBLISHER = {
+    "name": "inQuba and Insider Functions maintainers",
+    "website": "https://inquba-insider-functions.example/",
+    "privacy_policy": "https://inquba-insider-functions.example/privacy",
+    "email": "support@inquba-insider-functions.example",
+}
+CATEGORIES = "Data;Marketing"  # from the categories Power Platform lists; inQuba journeys and Insider marketing
+ICON_BRAND_COLOR = "#0B6E4F"  # ours: not the certified inQuba connector's #FFF1E4, nor the refused #007ee5/#ffffff
 _DROPPED_KEYWORDS = {
     "$schema", "$id", "const", "propertyNames", "examples", "unevaluatedProperties", "contentMediaType",
     "dependentRequired", "if", "then", "else", "prefixItems", "x-ms-summary", "title",
@@ -210,8 +223,14 @@ def connector_swagger(openapi: dict[str, Any]) -> dict[str, Any]:
             "description": "Publish events and transactions to inQuba Journey (one now, or thousands queued with "
                            "retries) and sync customers to Insider, through your own Azure Functions app.",
             "version": info["version"],
+            "contact": {"name": PUBLISHER["name"], "url": PUBLISHER["website"], "email": PUBLISHER["email"]},
         },
-        "x-ms-connector-metadata": [{"propertyName": "Categories", "propertyValue": "Data;Communication"}],
+        "x-ms-connector-metadata": [
+            {"propertyName": "Website", "propertyValue": PUBLISHER["website"]},
+            {"propertyName": "Privacy policy", "propertyValue": PUBLISHER["privacy_policy"]},
+            {"propertyName": "Categories", "propertyValue": CATEGORIES},
+        ],
+
         "host": PLACEHOLDER_HOST,
         "basePath": "/",
         "schemes": ["https"],
@@ -251,7 +270,7 @@ def connector_properties() -> dict[str, Any]:
                     },
                 },
             },
-            "iconBrandColor": "#FFF1E4",
+            "iconBrandColor": ICON_BRAND_COLOR,
             "capabilities": [],
             "policyTemplateInstances": [
                 {
@@ -262,6 +281,8 @@ def connector_properties() -> dict[str, Any]:
                     },
                 }
             ],
+            "publisher": PUBLISHER["name"],
+            "stackOwner": PUBLISHER["name"],
         }
     }
 

@@ -20,16 +20,6 @@ from tests.integration.conftest import RunningApp
 METHODS = {"get", "put", "post", "delete", "patch"}
 
 
-@pytest.fixture(scope="module")
-def document() -> dict[str, Any]:
-    return build_openapi(function_app.app)
-
-
-@pytest.fixture(scope="module")
-def swagger(document: dict[str, Any]) -> dict[str, Any]:
-    return generator.connector_swagger(document)
-
-
 def operations(doc: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     return [(path, method, op) for path, item in doc["paths"].items() for method, op in item.items()
             if method in METHODS]
