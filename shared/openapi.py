@@ -162,25 +162,57 @@ FIELD_SCHEMAS: dict[str, dict[str, Any]] = {
                                                      "value-path": "eventParams"}},
     "PreviewRequest.mapping": {"anyOf": [{"$ref": REF_PREFIX + "InsiderMapping"}, {"type": "null"}]},
 }
+# The few fields a flow author needs, shown first (important); every other field is advanced, except that a
+# required input is always important (the designer must not hide it). Outputs count only when listed here.
 FIELD_VISIBILITY: dict[str, Visibility] = {
-    "EventRequest.eventDefinitionCode": "important",
+    # inputs
     "EventRequest.isTest": "important",
     "EventRequest.attributes": "important",
-    "TransactionRequest.transactionDefinitionCode": "important",
     "TransactionRequest.isTest": "important",
     "TransactionRequest.attributes": "important",
     "Attribute.code": "important",
     "Attribute.value": "important",
+    # the certified connector's six inputs of Acquire Access Token (all six, or none for the app's connection)
     "TokenRequest.tenantName": "important",
     "TokenRequest.hostUrl": "important",
     "TokenRequest.username": "important",
     "TokenRequest.password": "important",
     "TokenRequest.clientId": "important",
     "TokenRequest.clientSecret": "important",
-    "EventBatchRequest.events": "important",
-    "TransactionBatchRequest.transactions": "important",
-    "InsiderSyncRequest.customers": "important",
-    "PreviewRequest.customers": "important",
+    "Customer.attributes": "important",
+    "Customer.events": "important",
+    "CustomerEvent.params": "important",
+    # outputs
+    "PublishResponse.identifier": "important",
+    "PublishResponse.status": "important",
+    "PublishResponse.upstreamBody": "important",
+    "TokenResponse.accessToken": "important",
+    "BatchAccepted.batchId": "important",
+    "BatchAccepted.accepted": "important",
+    "RequestStatus.status": "important",
+    "RequestStatus.items": "important",
+    "ItemStatus.identifier": "important",
+    "ItemStatus.status": "important",
+    "CustomerStatus.customerId": "important",
+    "CustomerStatus.status": "important",
+    "DeliveryStatus.status": "important",
+    "ReplayAccepted.batchId": "important",
+    "InsiderSyncResponse.results": "important",
+    "InsiderSyncAccepted.requestId": "important",
+    "CustomerSyncResult.customerId": "important",
+    "CustomerSyncResult.status": "important",
+    "CustomerSyncResult.errors": "important",
+    "PreviewResponse.results": "important",
+    "PreviewResult.customerId": "important",
+    "PreviewResult.status": "important",
+    "LogPage.items": "important",
+    "LogPage.continuationToken": "important",
+    "LogEntrySummary.id": "important",
+    "LogEntrySummary.statusCode": "important",
+    "LogEntrySummary.error": "important",
+    "LogEntry.requestBody": "important",
+    "LogEntry.responseBody": "important",
+    "HealthReport.status": "important",
 }
 
 
@@ -217,7 +249,7 @@ def _query_params(model: type[BaseModel]) -> tuple[Param, ...]:
 
 OPERATIONS: dict[str, dict[str, Operation]] = {
     "health": {"GET": Operation(
-        "GetHealth", "Check health",
+        "GetHealth", "Check Health",
         "The app's version and whether blob, queue and table storage answer. Needs no function key.",
         "Health",
         {200: Resp("Every storage service answers.", m.HealthReport),
@@ -348,7 +380,7 @@ OPERATIONS: dict[str, dict[str, Operation]] = {
         {200: Resp("A page of entries.", m.LogPage, headers=("Cache-Control",)), 400: BAD_REQUEST},
         params=_query_params(m.LogQueryParameters), visibility="advanced")},
     "outbound_log_page": {"GET": Operation(
-        "GetOutboundLogPage", "Outbound log page",
+        "GetOutboundLogPage", "Get Outbound Log Page",
         "A web page to search the outbound log; it holds no data and calls the JSON routes with the key from "
         "`?code=`. Needs no function key.",
         "Outbound log",
@@ -367,7 +399,7 @@ OPERATIONS: dict[str, dict[str, Operation]] = {
                       "characters, surrounding spaces ignored).", title="Customer ID")),
         visibility="advanced")},
     "openapi_document": {"GET": Operation(
-        "GetOpenApiDocument", "OpenAPI document",
+        "GetOpenApiDocument", "Get OpenAPI Document",
         "This document. Needs no function key.",
         "Documentation",
         {200: Resp("The OpenAPI 3.1 document.", {"type": "object"})},
@@ -561,8 +593,8 @@ def _operation(op: Operation, method: str, route: HttpRoute) -> dict[str, Any]:
 
 
 def title_of(name: str) -> str:
-    """`clientId` -> "Client ID", `hostUrl` -> "Host URL", `If-Match` -> "If Match"."""
-    words = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name).replace("-", " ").replace("_", " ").split()
+    """`clientId` -> "Client ID", `hostUrl` -> "Host URL", `If-Match` -> "If Match", `$schema` -> "Schema"."""
+    words = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name.lstrip("$")).replace("-", " ").replace("_", " ").split()
     special = {"id": "ID", "url": "URL", "uri": "URI", "etag": "ETag"}
     return " ".join(special.get(w.lower(), w[:1].upper() + w[1:]) for w in words)
 

@@ -4,8 +4,9 @@ The repository validates a submission with the JSON schemas of its `schemas/` fo
 the project) in ../shared/reference/powerplatform/ beside this checkout; its templates
 (templates/certified-connectors/) and PR checklist ask for the rest: a contact, Website, Privacy policy and
 Categories metadata, a publisher and stack owner, a brand colour other than #007ee5 and #ffffff, response
-schemas, and a readme.md with the template's sections. The project's own rules: typed Insider bodies (the
-mapping's source fields as a dynamic schema), and the certified inQuba connector's token names.
+schemas, and a readme.md with the template's sections. The project's own rules: Title Case titles, the few
+fields a flow author needs important and the rest advanced, typed Insider bodies (the mapping's source
+fields as a dynamic schema), and the certified inQuba connector's token names.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from scripts import generate_api_docs as generator
 from scripts.generate_api_docs import CONNECTOR_DIR, ROOT
 from shared.api_models import InsiderSourceFields
 from shared.inquba_models import CERTIFIED_TOKEN_FIELDS
+from shared.openapi import FIELD_VISIBILITY
 
 REFERENCE_SCHEMAS = ROOT.parent / "shared" / "reference" / "powerplatform"
 README = CONNECTOR_DIR / "readme.md"
@@ -37,9 +39,13 @@ CATEGORIES = {"AI", "Business Management", "Business Intelligence", "Collaborati
               "Social Media", "Website"}
 # Refused by the PR checklist (#007ee5, #ffffff), Independent Publishers' (#da3b01), the certified inQuba's.
 NOT_OUR_COLOURS = {"#007ee5", "#ffffff", "#da3b01", "#fff1e4"}
+SMALL_WORDS = {"a", "an", "and", "as", "at", "by", "for", "from", "in", "of", "on", "or", "the", "to", "with"}
+BRANDS = {"inQuba"}
 # The template's required sections of readme.md, in its order (## Getting Started and FAQ are optional).
 README_SECTIONS = ("Publisher: ", "Prerequisites", "Supported Operations", "Obtaining Credentials",
                    "Known Issues and Limitations", "Deployment Instructions")
+MOST_IMPORTANT_INPUTS = 7
+MOST_IMPORTANT_OUTPUTS = 5
 
 
 @pytest.fixture(scope="module")
@@ -215,6 +221,81 @@ def test_the_readme_describes_every_action_a_maker_sees(swagger: dict[str, Any])
 
 
 # --- The project's own rules -------------------------------------------------------------------------------------
+
+
+def is_title_case(text: str) -> bool:
+    words = text.split()
+    for index, word in enumerate(words):
+        core = word.strip("()[],.:;'\"")
+        if not core or core in BRANDS or core[0].isdigit() or core[0].isupper():
+            continue
+        if not core[0].isalpha() or core not in SMALL_WORDS or index in (0, len(words) - 1):
+            return False
+    return True
+
+
+def test_title_case_is_what_the_check_says() -> None:
+    assert all(map(is_title_case, ["Sync Customers to Insider", "Create Events in Bulk", "Get OpenAPI Document",
+                                   "ETag", "Customer ID", "Publish to inQuba"]))
+    assert not any(map(is_title_case, ["Check health", "Outbound log page", "$schema", "to Insider", "Sync to"]))
+
+
+def test_every_summary_and_field_title_is_title_case(document: dict[str, Any], swagger: dict[str, Any]) -> None:
+    summaries = [op["summary"] for item in document["paths"].values() for op in item.values()]
+    titles = extensions(swagger, "x-ms-summary")
+    bad = sorted({t for t in summaries + titles if not is_title_case(t)})
+    assert not bad, bad
+
+
+def test_required_inputs_are_important_and_important_fields_come_first(swagger: dict[str, Any]) -> None:
+    for operation_id, op in actions(swagger).items():
+        for name, schema, needed in inputs(op):
+            if needed:
+                assert schema["x-ms-visibility"] == "important", (operation_id, name)
+        schemas = [p["schema"] for p in op["parameters"] if p["in"] == "body"]
+        schemas += [r["schema"] for r in op["responses"].values() if "schema" in r]
+        for schema in schemas:
+            for where, node in [("", schema), *[(n, s) for n, s, _ in fields(schema)]]:
+                ranks = [generator.VISIBILITY_RANK[p["x-ms-visibility"]] for p in node.get("properties", {}).values()]
+                assert ranks == sorted(ranks), (operation_id, where)
+
+
+def test_only_the_few_fields_a_flow_author_needs_are_important(swagger: dict[str, Any]) -> None:
+    important_count, total = 0, 0
+    for operation_id, op in actions(swagger).items():
+        important_inputs = [n for n, s, _ in inputs(op) if s["x-ms-visibility"] == "important"]
+        assert len(important_inputs) <= MOST_IMPORTANT_INPUTS, (operation_id, important_inputs)
+        for status, response in op["responses"].items():
+            found = fields(response.get("schema"))
+            important = [n for n, s, _ in found if s["x-ms-visibility"] == "important"]
+            assert len(important) <= MOST_IMPORTANT_OUTPUTS, (operation_id, status, important)
+            important_count, total = important_count + len(important), total + len(found)
+        important_count += len(important_inputs)
+        total += len(inputs(op))
+    assert important_count * 3 < total, f"{important_count} of {total} fields are important"
+
+
+def test_the_main_actions_show_these_fields_first(swagger: dict[str, Any]) -> None:
+    by_id = actions(swagger)
+
+    def important(operation_id: str, status: str | None = None) -> set[str]:
+        found = fields(by_id[operation_id]["responses"][status]["schema"]) if status else inputs(by_id[operation_id])
+        return {name for name, schema, _ in found if schema["x-ms-visibility"] == "important"}
+
+    assert important("PublishEvent") == {"body.eventDefinitionCode", "body.isTest", "body.attributes",
+                                         "body.attributes[].code", "body.attributes[].value"}
+    assert important("PublishEvent", "200") == {".identifier", ".status", ".upstreamBody"}
+    assert important("AcquireAccessToken", "200") == {".accessToken"}
+    assert important("SyncInsiderCustomers") >= {"body.customers[].id", "body.customers[].attributes"}
+    assert "body.customers[].name" not in important("SyncInsiderCustomers")
+    assert important("PublishEventBatch", "202") == {".batchId", ".accepted"}
+
+
+def test_field_visibility_names_only_fields_that_exist(document: dict[str, Any]) -> None:
+    components = document["components"]["schemas"]
+    missing = [key for key in FIELD_VISIBILITY
+               if key.split(".", 1)[1] not in components.get(key.split(".", 1)[0], {}).get("properties", {})]
+    assert not missing
 
 
 def test_insider_bodies_are_typed_with_the_mappings_source_fields_as_dynamic_schema(swagger: dict[str, Any]) -> None:
