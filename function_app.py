@@ -171,6 +171,16 @@ async def insider_sync_queue(msg: func.QueueMessage) -> None:
     await insider_queue.process_message(await get_context(), msg.get_body().decode("utf-8"))
 
 
+@app.route(route="insider/mapping/schema", methods=["GET"])
+@http_endpoint
+async def insider_mapping_schema(req: func.HttpRequest) -> func.HttpResponse:
+    """The customer fields the stored mapping reads, as JSON schemas: the connector's dynamic schema."""
+    from shared.app_context import get_context
+    from shared.insider import routes as insider_http
+
+    return await insider_http.source_fields(await get_context())
+
+
 @app.queue_trigger(arg_name="msg", queue_name="%OUTBOUND_LOG_RETRY_QUEUE%", connection="AzureWebJobsStorage")
 async def outbound_log_retry(msg: func.QueueMessage) -> None:
     """Writes log entries whose first write failed; a failure here is retried by the host, then poisoned."""

@@ -8,7 +8,9 @@ with the documentation registry and the request/response models). The connector 
 Swagger 2.0 (the only version custom connectors take) with every schema inlined, `oneOf`/`anyOf`
 reduced to what Swagger 2.0 can say, and `x-ms-summary`, `description` and `x-ms-visibility` on
 every action, parameter and field; the function key is the connection's API key (`x-functions-key`)
-and the app's host a connection parameter applied by a `dynamichosturl` policy.
+and the app's host a connection parameter applied by a `dynamichosturl` policy. The publisher's
+metadata (contact, website, privacy policy, categories, publisher, stack owner, brand colour) is
+what microsoft/PowerPlatformConnectors asks of a connector (connector/readme.md, docs/connector.md).
 """
 
 from __future__ import annotations
@@ -28,6 +30,18 @@ SWAGGER_PATH = CONNECTOR_DIR / "apiDefinition.swagger.json"
 PROPERTIES_PATH = CONNECTOR_DIR / "apiProperties.json"
 PLACEHOLDER_HOST = "your-function-app.azurewebsites.net"
 HOST_PARAMETER = "hostName"
+# Who publishes and supports this connector: the organisation that runs this app, not inQuba or Insider
+# (the certified inQuba Journey connector is inQuba's; these must not be its values). The addresses are
+# placeholders on the reserved .example domain: put the owner's own here before submitting the connector.
+PUBLISHER = {
+    "name": "inQuba and Insider Functions maintainers",
+    "website": "https://inquba-insider-functions.example/",
+    "privacy_policy": "https://inquba-insider-functions.example/privacy",
+    "email": "support@inquba-insider-functions.example",
+}
+CATEGORIES = "Data;Marketing"  # from the categories Power Platform lists; inQuba journeys and Insider marketing
+ICON_BRAND_COLOR = "#0B6E4F"  # ours: not the certified inQuba connector's #FFF1E4, nor the refused #007ee5/#ffffff
+VISIBILITY_RANK = {"important": 0, "advanced": 1, "internal": 2}
 _DROPPED_KEYWORDS = {
     "$schema", "$id", "const", "propertyNames", "examples", "unevaluatedProperties", "contentMediaType",
     "dependentRequired", "if", "then", "else", "prefixItems", "x-ms-summary", "title",
@@ -49,13 +63,25 @@ def openapi_document() -> dict[str, Any]:
 
 
 class _Converter:
-    def __init__(self, components: dict[str, Any]) -> None:
+    """Inlines and converts the schemas of one side: inputs (`output=False`) or outputs (`output=True`)."""
+
+    def __init__(self, components: dict[str, Any], output: bool = False) -> None:
         from shared.web.openapi import FIELD_VISIBILITY, REF_PREFIX, title_of
 
         self.components = components
+        self.output = output
         self.ref_prefix = REF_PREFIX
         self.visibility = FIELD_VISIBILITY
         self.title_of = title_of
+
+    def _visibility(self, names: tuple[str, ...], prop: str, required: bool, within: str) -> str:
+        """Listed in FIELD_VISIBILITY (under any of the schemas the object comes from), else important for a
+        required input, else advanced; never more visible than the field it is `within` (a field required
+        inside an optional object is needed only once that object is given)."""
+        own = "important" if required and not self.output else "advanced"
+        for name in names:
+            own = self.visibility.get(f"{name}.{prop}", own)
+        return max(own, within, key=VISIBILITY_RANK.__getitem__)
 
     def _resolve(self, schema: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
         """Follow a $ref (keeping the referring schema's own description); returns the component's name too."""
@@ -66,10 +92,11 @@ class _Converter:
             schema = {**self.components[name], **outer}
         return schema, name
 
-    def convert(self, schema: dict[str, Any], depth: int = 0) -> dict[str, Any]:
+    def convert(self, schema: dict[str, Any], depth: int = 0, within: str = "important") -> dict[str, Any]:
         if depth > 20:
             raise ValueError("schema nested too deeply (a recursive $ref?)")
         schema, name = self._resolve(schema)
+        names = (name,) if name else ()
         schema = copy.deepcopy(schema)
         nullable = False
         for keyword in ("anyOf", "oneOf"):
@@ -83,12 +110,12 @@ class _Converter:
                     for option, _ in resolved:
                         for prop, value in option["properties"].items():
                             merged["properties"].setdefault(prop, value)
-                    base, base_name = merged, None
+                    base, base_names = merged, tuple(n for _, n in resolved if n)
                 else:  # e.g. attributes as a list or a map: Swagger 2.0 takes the first form (the connector's)
-                    base, base_name = resolved[0]
+                    base, base_names = resolved[0][0], (resolved[0][1],) if resolved[0][1] else ()
                 outer = {k: v for k, v in schema.items() if k not in ("anyOf", "oneOf", "title")}
                 schema = {**copy.deepcopy(base), **outer}
-                name = name or base_name
+                names = names or base_names
         if "allOf" in schema:  # the mapping schema's if/then rules: descriptive only, not expressible in 2.0
             schema["allOf"] = [s for s in schema["allOf"] if "if" not in s]
             if not schema["allOf"]:
@@ -112,27 +139,27 @@ class _Converter:
         if nullable:
             out["x-nullable"] = True
         if "items" in out and isinstance(out["items"], dict):
-            out["items"] = self.convert(out["items"], depth + 1)
+            out["items"] = self.convert(out["items"], depth + 1, within)
         if isinstance(out.get("additionalProperties"), dict):
-            out["additionalProperties"] = self.convert(out["additionalProperties"], depth + 1)
+            out["additionalProperties"] = self.convert(out["additionalProperties"], depth + 1, within)
         if "properties" in out:
             if out.get("type") is None:
                 out["type"] = "object"
             required = set(out.get("required", []))
             properties = {}
             for prop, value in out["properties"].items():
-                converted = self.convert(value, depth + 1)
+                if "x-alias-of" in value:  # another name of a field (the certified connector's): one field each
+                    continue
+                visibility = self._visibility(names, prop, prop in required, within)
+                converted = self.convert(value, depth + 1, visibility)
                 title = value.get("x-ms-summary") or self._resolve(value)[0].get("x-ms-summary") or self.title_of(prop)
                 converted["x-ms-summary"] = title
                 converted.setdefault("description", f"{title}.")
-                key = f"{name}.{prop}"
-                converted["x-ms-visibility"] = self.visibility.get(
-                    key, "important" if prop in required else "advanced"
-                )
+                converted["x-ms-visibility"] = visibility
                 properties[prop] = converted
-            rank = {"important": 0, "advanced": 1, "internal": 2}  # required and important fields first
+            # Important fields first, required ones first among them; otherwise the model's order.
             out["properties"] = dict(sorted(properties.items(), key=lambda kv: (
-                kv[0] not in required, rank[kv[1]["x-ms-visibility"]])))
+                VISIBILITY_RANK[kv[1]["x-ms-visibility"]], kv[0] not in required)))
         return out
 
 
@@ -155,6 +182,7 @@ def _parameter(param: dict[str, Any], converter: _Converter) -> dict[str, Any]:
 def connector_swagger(openapi: dict[str, Any]) -> dict[str, Any]:
     """The connector's apiDefinition.swagger.json: the operations marked x-connector-action, as Swagger 2.0."""
     converter = _Converter(openapi["components"]["schemas"])
+    outputs = _Converter(openapi["components"]["schemas"], output=True)
     paths: dict[str, Any] = {}
     for path, methods in openapi["paths"].items():
         for method, op in methods.items():
@@ -180,7 +208,7 @@ def connector_swagger(openapi: dict[str, Any]) -> dict[str, Any]:
                 out: dict[str, Any] = {"description": resp["description"]}
                 content = resp.get("content", {}).get("application/json")
                 if content is not None:
-                    out["schema"] = converter.convert(content["schema"])
+                    out["schema"] = outputs.convert(content["schema"])
                 if resp.get("headers"):
                     out["headers"] = {
                         name: {"type": "string", "description": header["description"]}
@@ -208,8 +236,13 @@ def connector_swagger(openapi: dict[str, Any]) -> dict[str, Any]:
             "description": "Publish events and transactions to inQuba Journey (one now, or thousands queued with "
                            "retries) and sync customers to Insider, through your own Azure Functions app.",
             "version": info["version"],
+            "contact": {"name": PUBLISHER["name"], "url": PUBLISHER["website"], "email": PUBLISHER["email"]},
         },
-        "x-ms-connector-metadata": [{"propertyName": "Categories", "propertyValue": "Data;Communication"}],
+        "x-ms-connector-metadata": [
+            {"propertyName": "Website", "propertyValue": PUBLISHER["website"]},
+            {"propertyName": "Privacy policy", "propertyValue": PUBLISHER["privacy_policy"]},
+            {"propertyName": "Categories", "propertyValue": CATEGORIES},
+        ],
         "host": PLACEHOLDER_HOST,
         "basePath": "/",
         "schemes": ["https"],
@@ -249,7 +282,7 @@ def connector_properties() -> dict[str, Any]:
                     },
                 },
             },
-            "iconBrandColor": "#FFF1E4",
+            "iconBrandColor": ICON_BRAND_COLOR,
             "capabilities": [],
             "policyTemplateInstances": [
                 {
@@ -260,6 +293,8 @@ def connector_properties() -> dict[str, Any]:
                     },
                 }
             ],
+            "publisher": PUBLISHER["name"],
+            "stackOwner": PUBLISHER["name"],
         }
     }
 

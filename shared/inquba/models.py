@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -12,9 +12,13 @@ from pydantic import (
     Field,
     PlainValidator,
     StrictBool,
+    ValidationError,
     WithJsonSchema,
+    computed_field,
     field_validator,
+    model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from shared.identifiers import IDENTIFIER_PATTERN, MAX_CUSTOMER_ID_CHARS, customer_id_problem
 
@@ -135,10 +139,25 @@ ItemKind = Literal["event", "transaction"]
 ITEM_MODELS: dict[ItemKind, type[InqubaItem]] = {"event": EventRequest, "transaction": TransactionRequest}
 
 
+# The certified inQuba Journey connector's names of the token fields that differ from ours (its Acquire Access
+# Token inputs): accepted too, so a body written with them works here (docs/connector.md, "Coming from ...").
+CERTIFIED_TOKEN_FIELDS: dict[str, str] = {
+    "TenantName": "tenantName", "HostURL": "hostUrl", "client_id": "clientId", "client_secret": "clientSecret"}
+
+
+def _certified_names_documented(schema: dict[str, Any]) -> None:
+    """The document lists the certified names too, with their field's schema, marked `x-alias-of`."""
+    properties = schema["properties"]
+    for certified, ours in CERTIFIED_TOKEN_FIELDS.items():
+        properties[certified] = {**properties[ours], "x-alias-of": ours,
+                                 "description": f"{ours} under the certified inQuba Journey connector's name."}
+
+
 class TokenRequest(BaseModel):
     """Optional connector-style credentials; empty means the app's configured connection."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    # No populate_by_name: a field is taken under its documented names only (ours, or the certified one).
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_certified_names_documented)
 
     tenant_name: str | None = Field(None, alias="tenantName", min_length=1, max_length=100,
                                     pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -149,6 +168,19 @@ class TokenRequest(BaseModel):
     password: str | None = Field(None, min_length=1, max_length=1024)
     client_id: str | None = Field(None, alias="clientId", min_length=1, max_length=256)
     client_secret: str | None = Field(None, alias="clientSecret", min_length=1, max_length=1024)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _certified_names(cls, data: Any) -> Any:
+        """TenantName, HostURL, client_id, client_secret become ours; a field given under both names is a 400."""
+        if not isinstance(data, dict) or not any(name in data for name in CERTIFIED_TOKEN_FIELDS):
+            return data
+        twice = [InitErrorDetails(type=PydanticCustomError("duplicate", f"is given twice, as {ours} too"),
+                                  loc=(certified,), input=data[certified])
+                 for certified, ours in CERTIFIED_TOKEN_FIELDS.items() if certified in data and ours in data]
+        if twice:
+            raise ValidationError.from_exception_data(cls.__name__, twice)
+        return {CERTIFIED_TOKEN_FIELDS.get(name, name): value for name, value in data.items()}
 
     def given(self) -> list[str]:
         return [name for name, value in self.model_dump(by_alias=True).items() if value is not None]
@@ -167,3 +199,9 @@ class TokenResponse(BaseModel):
     token_type: Literal["Bearer"] = Field("Bearer", alias="tokenType")
     expires_at: str = Field(alias="expiresAt")
     cached: bool
+
+    @computed_field(alias="access_token", description="The same token under the certified inQuba Journey "
+                    "connector's name (access_token), so flows written for it keep working.")
+    @property
+    def certified_access_token(self) -> str:
+        return self.access_token

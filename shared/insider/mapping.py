@@ -28,6 +28,7 @@ from shared.insider.values import (
     IDENTIFIER_CONVERTERS,
     PARAM_CONVERTERS,
     REQUIRED_EVENT_PARAMS,
+    VALUE_SCHEMAS,
     Converter,
     ValueRejected,
     is_custom_name,
@@ -48,6 +49,7 @@ __all__ = [
     "load_mapping",
     "map_customer",
     "mapping_json_schema",
+    "source_fields_schema",
 ]
 
 #: A mapping row whose ``source`` is this name reads the customer ID, not an attribute.
@@ -533,6 +535,40 @@ def load_mapping(document: dict[str, Any]) -> CompiledMapping:
         unique = sorted(set(problems), key=_sort_key)
         raise MappingInvalid([{"path": _pointer(path), "message": message} for path, message in unique])
     return CompiledMapping(_canonical(document))
+
+
+def source_fields_schema(mapping: CompiledMapping) -> dict[str, dict[str, Any]]:
+    """The customer fields ``mapping`` reads, as JSON schemas of objects (the connector's dynamic schema).
+
+    ``attributes``: the identifier and profile sources (``id`` is the customer's own field, not an
+    attribute); ``eventParams``: the parameter sources of every mapped event. Each field says where it
+    is sent; one read with two different value types gets no type.
+    """
+    attributes: dict[str, list[tuple[dict[str, Any], str]]] = {}
+    for rules, root in ((mapping._identifier_rules, "identifiers"), (mapping._profile_rules, "attributes")):
+        for source, from_id, key, custom, convert, _ in rules:
+            if not from_id:
+                attributes.setdefault(source, []).append((VALUE_SCHEMAS[convert], _target(root, custom, key)))
+    params: dict[str, list[tuple[dict[str, Any], str]]] = {}
+    for event, plan in mapping._events.items():
+        for source, key, custom, convert in plan.rules:
+            target = f"{_target('event_params', custom, key)} of {event} events"
+            params.setdefault(source, []).append((VALUE_SCHEMAS[convert], target))
+    return {"attributes": _fields_schema(attributes), "eventParams": _fields_schema(params)}
+
+
+def _target(root: str, custom: bool, key: str) -> str:
+    return f"{root}.custom.{key}" if custom else f"{root}.{key}"
+
+
+def _fields_schema(fields: dict[str, list[tuple[dict[str, Any], str]]]) -> dict[str, Any]:
+    properties = {}
+    for source, uses in fields.items():
+        first = uses[0][0]
+        schema = copy.deepcopy(first) if all(value == first for value, _ in uses) else {}
+        schema["description"] = "Sent to Insider as " + ", ".join(target for _, target in uses) + "."
+        properties[source] = schema
+    return {"type": "object", "properties": properties}
 
 
 # --------------------------------------------------------------------------------------------

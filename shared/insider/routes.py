@@ -1,4 +1,4 @@
-"""Insider routes: the mapping (GET/PUT with ETags, preview), sync now or via the queue, resume after a 403."""
+"""Insider routes: the mapping (GET/PUT with ETags, source fields, preview), sync now or queued, resume after a 403."""
 
 from __future__ import annotations
 
@@ -11,13 +11,20 @@ import azure.functions as func
 from shared.app_context import AppContext
 from shared.identifiers import customer_id_problem, new_identifier
 from shared.insider.drain import MAX_CUSTOMERS_PER_MESSAGE, QUEUE_SETTING, SyncMessage
-from shared.insider.mapping import CompiledMapping, MappingInvalid, RejectedCustomer, load_mapping
+from shared.insider.mapping import (
+    CompiledMapping,
+    MappingInvalid,
+    RejectedCustomer,
+    load_mapping,
+    source_fields_schema,
+)
 from shared.insider.mapping_store import MappingConflict
 from shared.insider.upsert import build_upsert_body, pack_users
 from shared.web.api_models import (
     MAX_ASYNC_CUSTOMERS,
     MAX_CUSTOMER_NAME_LENGTH,
     MAX_SYNC_CUSTOMERS,
+    InsiderSourceFields,
     InsiderSyncAccepted,
     InsiderSyncResponse,
     PreviewResponse,
@@ -80,6 +87,11 @@ def _load_bounded(document: Any, field: str) -> CompiledMapping:
 async def get_mapping(ctx: AppContext) -> func.HttpResponse:
     document, etag = await ctx.mapping_store.get()
     return json_response(document, headers={"ETag": etag})
+
+
+async def source_fields(ctx: AppContext) -> func.HttpResponse:
+    """The customer fields the stored mapping reads, as JSON schemas (the connector's x-ms-dynamic-schema)."""
+    return model_response(InsiderSourceFields, source_fields_schema(await ctx.mapping_store.compiled()))
 
 
 async def put_mapping(ctx: AppContext, req: func.HttpRequest) -> func.HttpResponse:

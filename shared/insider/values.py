@@ -30,6 +30,7 @@ __all__ = [
     "IDENTIFIER_CONVERTERS",
     "PARAM_CONVERTERS",
     "REQUIRED_EVENT_PARAMS",
+    "VALUE_SCHEMAS",
     "Converter",
     "ValueRejected",
     "is_custom_name",
@@ -644,4 +645,29 @@ PARAM_CONVERTERS: Final[dict[str, Converter]] = {
     "user_agent": to_string,
     "variant_id": to_id_string,
     "referrer": to_string,
+}
+
+#: The JSON value a flow sends for a field of each converter: the connector's dynamic schema of the
+#: customer fields a mapping reads (``insider_mapping.source_fields_schema``). The converters also take
+#: the other forms they document (``"yes"`` for a boolean); a custom value is sent as given, so it has no
+#: one type.
+VALUE_SCHEMAS: Final[dict[Converter, dict[str, Any]]] = {
+    to_string: {"type": "string"},
+    to_id_string: {"type": "string"},
+    to_text: {"type": "string"},
+    to_email: {"type": "string", "format": "email"},
+    to_e164: {"type": "string"},
+    to_country: {"type": "string"},
+    to_language: {"type": "string"},
+    to_currency: {"type": "string"},
+    to_url: {"type": "string"},
+    to_string_list: {"type": "array", "items": {"type": "string"}},
+    to_boolean: {"type": "boolean"},
+    to_integer: {"type": "integer"},
+    to_age: {"type": "integer"},
+    to_number: {"type": "number"},
+    to_int_list: {"type": "array", "items": {"type": "integer"}},
+    to_rfc3339: {"type": "string", "format": "date-time"},
+    to_rfc3339_utc: {"type": "string", "format": "date-time"},
+    to_custom_value: {},
 }

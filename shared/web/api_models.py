@@ -157,7 +157,8 @@ class CustomerEvent(BaseModel):
 
     name: str = Field(description="Source event name, as mapped in the Insider mapping.")
     timestamp: str = Field(description="When it happened, ISO 8601 (e.g. 2026-01-10T21:35:20Z).")
-    params: dict[str, Any] | None = Field(None, description="Event parameters by source name.")
+    params: dict[str, Any] | None = Field(
+        None, description="Event parameters by source name; the designer lists those the stored mapping reads.")
 
 
 class Customer(BaseModel):
@@ -170,7 +171,9 @@ class Customer(BaseModel):
                                 "percent-encoded as UTF-8.")
     name: str | None = Field(None, max_length=MAX_CUSTOMER_NAME_LENGTH,
                              description="A display name for the outbound log; not sent.")
-    attributes: dict[str, Any] | None = Field(None, description="Profile attributes and identifiers by source name.")
+    attributes: dict[str, Any] | None = Field(
+        None, description="Profile attributes and identifiers by source name; the designer lists those the stored "
+                          "mapping reads.")
     events: list[CustomerEvent] | None = Field(None, description="Events to send.")
 
 
@@ -243,6 +246,21 @@ class PreviewResponse(ApiModel):
 
 class ResumeResponse(ApiModel):
     resumed: bool = Field(description="true when sending was paused and is now resumed.")
+
+
+class FieldsSchema(ApiModel):
+    """A JSON schema of an object: one property per source field."""
+
+    type: Literal["object"] = Field(description="Always object.")
+    properties: dict[str, dict[str, Any]] = Field(description="Each field's JSON schema (type, description).")
+
+
+class InsiderSourceFields(ApiModel):
+    """The customer fields the stored mapping reads: the connector's dynamic schema of a customer."""
+
+    attributes: FieldsSchema = Field(description="A customer's attributes: the identifier and profile sources.")
+    event_params: FieldsSchema = Field(alias="eventParams",
+                                       description="An event's params: the parameter sources of every mapped event.")
 
 
 # --- Outbound log -------------------------------------------------------------------------------------------------

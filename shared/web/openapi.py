@@ -100,8 +100,8 @@ HEADERS: dict[str, dict[str, Any]] = {
     "Cache-Control": {"description": "`no-store`.", "schema": {"type": "string"}},
 }
 
-# Descriptions and titles of fields whose models leave them out (shared/inquba/models.py), and the
-# connector fields' visibility. Keyed "Schema.property".
+# Descriptions and titles of fields whose models leave them out (shared/inquba/models.py), schema keywords the
+# models cannot say, and the connector fields' visibility. Keyed "Schema.property".
 CUSTOMER_ID_DOC = ("The customer this is about (at most 256 characters, 500 once percent-encoded as UTF-8); labels "
                    "the outbound log, not sent.")
 FIELD_DOCS: dict[str, dict[str, str]] = {
@@ -139,36 +139,80 @@ FIELD_DOCS: dict[str, dict[str, str]] = {
     "TokenRequest.clientSecret": {"description": "Client Secret as supplied by inQuba.", "format": "password"},
     "TokenResponse.accessToken": {"description": "Authorization token that will be used for all API "
                                                  "interactions.", "title": "Authorization Token"},
+    "TokenResponse.access_token": {"title": "Access Token"},
     "TokenResponse.tokenType": {"description": "Always Bearer."},
     "TokenResponse.expiresAt": {"description": "When the token expires (ISO 8601, UTC)."},
     "TokenResponse.cached": {"description": "true when the token came from the app's cache."},
     "Customer.id": {"title": "Customer ID"},
     "Customer.name": {"title": "Customer Name"},
+    "CustomerEvent.params": {"title": "Parameters"},
     "PublishResponse.identifier": {"description": "The identifier of what was published (yours or generated)."},
     "PublishResponse.status": {"description": "delivered."},
     "PublishResponse.upstreamStatus": {"description": "inQuba's status code."},
     "PublishResponse.upstreamBody": {"description": "inQuba's answer, as received."},
     "PublishResponse.responseTimeSeconds": {"description": "How long inQuba took to answer."},
 }
+# The operation that answers the customer fields the stored mapping reads, and what uses it: the connector's
+# designer asks it for the fields of a customer's attributes and of an event's params (x-ms-dynamic-schema).
+SOURCE_FIELDS_OPERATION = "GetInsiderSourceFields"
+FIELD_SCHEMAS: dict[str, dict[str, Any]] = {
+    "Customer.attributes": {"x-ms-dynamic-schema": {"operationId": SOURCE_FIELDS_OPERATION, "parameters": {},
+                                                    "value-path": "attributes"}},
+    "CustomerEvent.params": {"x-ms-dynamic-schema": {"operationId": SOURCE_FIELDS_OPERATION, "parameters": {},
+                                                     "value-path": "eventParams"}},
+    "PreviewRequest.mapping": {"anyOf": [{"$ref": REF_PREFIX + "InsiderMapping"}, {"type": "null"}]},
+}
+# The few fields a flow author needs, shown first (important); every other field is advanced, except that a
+# required input is always important (the designer must not hide it). Outputs count only when listed here.
 FIELD_VISIBILITY: dict[str, Visibility] = {
-    "EventRequest.eventDefinitionCode": "important",
+    # inputs
     "EventRequest.isTest": "important",
     "EventRequest.attributes": "important",
-    "TransactionRequest.transactionDefinitionCode": "important",
     "TransactionRequest.isTest": "important",
     "TransactionRequest.attributes": "important",
     "Attribute.code": "important",
     "Attribute.value": "important",
+    # the certified connector's six inputs of Acquire Access Token (all six, or none for the app's connection)
     "TokenRequest.tenantName": "important",
     "TokenRequest.hostUrl": "important",
     "TokenRequest.username": "important",
     "TokenRequest.password": "important",
     "TokenRequest.clientId": "important",
     "TokenRequest.clientSecret": "important",
-    "EventBatchRequest.events": "important",
-    "TransactionBatchRequest.transactions": "important",
-    "InsiderSyncRequest.customers": "important",
-    "PreviewRequest.customers": "important",
+    "Customer.attributes": "important",
+    "Customer.events": "important",
+    "CustomerEvent.params": "important",
+    # outputs
+    "PublishResponse.identifier": "important",
+    "PublishResponse.status": "important",
+    "PublishResponse.upstreamBody": "important",
+    "TokenResponse.accessToken": "important",
+    "BatchAccepted.batchId": "important",
+    "BatchAccepted.accepted": "important",
+    "RequestStatus.status": "important",
+    "RequestStatus.items": "important",
+    "ItemStatus.identifier": "important",
+    "ItemStatus.status": "important",
+    "CustomerStatus.customerId": "important",
+    "CustomerStatus.status": "important",
+    "DeliveryStatus.status": "important",
+    "ReplayAccepted.batchId": "important",
+    "InsiderSyncResponse.results": "important",
+    "InsiderSyncAccepted.requestId": "important",
+    "CustomerSyncResult.customerId": "important",
+    "CustomerSyncResult.status": "important",
+    "CustomerSyncResult.errors": "important",
+    "PreviewResponse.results": "important",
+    "PreviewResult.customerId": "important",
+    "PreviewResult.status": "important",
+    "LogPage.items": "important",
+    "LogPage.continuationToken": "important",
+    "LogEntrySummary.id": "important",
+    "LogEntrySummary.statusCode": "important",
+    "LogEntrySummary.error": "important",
+    "LogEntry.requestBody": "important",
+    "LogEntry.responseBody": "important",
+    "HealthReport.status": "important",
 }
 
 
@@ -205,7 +249,7 @@ def _query_params(model: type[BaseModel]) -> tuple[Param, ...]:
 
 OPERATIONS: dict[str, dict[str, Operation]] = {
     "health": {"GET": Operation(
-        "GetHealth", "Check health",
+        "GetHealth", "Check Health",
         "The app's version and whether blob, queue and table storage answer. Needs no function key.",
         "Health",
         {200: Resp("Every storage service answers.", m.HealthReport),
@@ -291,6 +335,15 @@ OPERATIONS: dict[str, dict[str, Operation]] = {
                           {"type": "string", "pattern": r'^(\*|(W/)?"[\x21\x23-\x7E]{0,250}")$'}, required=True,
                           title="ETag", visibility="important"),),
             visibility="advanced")},
+    "insider_mapping_schema": {"GET": Operation(
+        SOURCE_FIELDS_OPERATION, "Get Insider Source Fields",
+        "The customer fields the stored mapping reads, as JSON schemas: `attributes` (the identifier and profile "
+        "sources) and `eventParams` (every mapped event's parameter sources), each field with its type and where "
+        "it is sent. The connector's designer reads it to show these fields in Sync Customers to Insider and "
+        "Preview Insider Upsert (x-ms-dynamic-schema).",
+        "Insider",
+        {200: Resp("The schemas.", m.InsiderSourceFields)},
+        visibility="internal")},
     "insider_mapping_preview": {"POST": Operation(
         "PreviewInsiderUpsert", "Preview Insider Upsert",
         "The exact upsert bodies some customers would produce, and each customer's validation result, with the "
@@ -327,7 +380,7 @@ OPERATIONS: dict[str, dict[str, Operation]] = {
         {200: Resp("A page of entries.", m.LogPage, headers=("Cache-Control",)), 400: BAD_REQUEST},
         params=_query_params(m.LogQueryParameters), visibility="advanced")},
     "outbound_log_page": {"GET": Operation(
-        "GetOutboundLogPage", "Outbound log page",
+        "GetOutboundLogPage", "Get Outbound Log Page",
         "A web page to search the outbound log; it holds no data and calls the JSON routes with the key from "
         "`?code=`. Needs no function key.",
         "Outbound log",
@@ -346,7 +399,7 @@ OPERATIONS: dict[str, dict[str, Operation]] = {
                       "characters, surrounding spaces ignored).", title="Customer ID")),
         visibility="advanced")},
     "openapi_document": {"GET": Operation(
-        "GetOpenApiDocument", "OpenAPI document",
+        "GetOpenApiDocument", "Get OpenAPI Document",
         "This document. Needs no function key.",
         "Documentation",
         {200: Resp("The OpenAPI 3.1 document.", {"type": "object"})},
@@ -460,14 +513,15 @@ def component_schemas() -> dict[str, Any]:
     _, top = models_json_schema(pairs, by_alias=True, ref_template=REF_PREFIX + "{model}")
     schemas: dict[str, Any] = _rewrite_refs(top.get("$defs", {}), {"#/$defs/": REF_PREFIX})
     schemas = {name: _clean(schema) for name, schema in schemas.items()}
-    for key, docs in FIELD_DOCS.items():
-        model_name, prop = key.split(".", 1)
-        target = schemas.get(model_name, {}).get("properties", {}).get(prop)
-        if target is None:
-            raise DocumentationMismatch(f"FIELD_DOCS names {key}, which no schema has")
-        target.update({k: v for k, v in docs.items() if k != "title"})
-        if "title" in docs:
-            target["x-ms-summary"] = docs["title"]
+    for registry, entries in (("FIELD_DOCS", FIELD_DOCS), ("FIELD_SCHEMAS", FIELD_SCHEMAS)):
+        for key, docs in entries.items():
+            model_name, prop = key.split(".", 1)
+            target = schemas.get(model_name, {}).get("properties", {}).get(prop)
+            if target is None:
+                raise DocumentationMismatch(f"{registry} names {key}, which no schema has")
+            target.update({k: v for k, v in docs.items() if k != "title"})
+            if "title" in docs:
+                target["x-ms-summary"] = docs["title"]
     schemas.update(_insider_mapping_schemas())
     return dict(sorted(schemas.items()))
 
@@ -539,8 +593,8 @@ def _operation(op: Operation, method: str, route: HttpRoute) -> dict[str, Any]:
 
 
 def title_of(name: str) -> str:
-    """`clientId` -> "Client ID", `hostUrl` -> "Host URL", `If-Match` -> "If Match"."""
-    words = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name).replace("-", " ").replace("_", " ").split()
+    """`clientId` -> "Client ID", `hostUrl` -> "Host URL", `If-Match` -> "If Match", `$schema` -> "Schema"."""
+    words = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name.lstrip("$")).replace("-", " ").replace("_", " ").split()
     special = {"id": "ID", "url": "URL", "uri": "URI", "etag": "ETag"}
     return " ".join(special.get(w.lower(), w[:1].upper() + w[1:]) for w in words)
 

@@ -200,6 +200,7 @@ def test_keys_and_unknown_routes(app: RunningApp) -> None:
 def test_token_route_for_the_configured_connection(app: RunningApp, upstream: SandboxControl) -> None:
     first = app.client.post("/api/inquba/token")
     assert first.status_code == 200, first.text
+    assert first.json()["access_token"] == first.json()["accessToken"]  # also the certified connector's name
     second = app.client.post("/api/inquba/token")
     assert second.json()["accessToken"] == first.json()["accessToken"]
     assert second.json()["cached"] is True and second.json()["tokenType"] == "Bearer"
@@ -226,6 +227,25 @@ def test_connector_fields_get_their_own_token(app: RunningApp, upstream: Sandbox
     assert response.status_code == 200, response.text
     (call,) = upstream.requests(target="inquba-token")
     assert call["path"] == "/second/connect/token"
+
+
+def test_token_route_takes_the_certified_connectors_field_names(app: RunningApp, upstream: SandboxControl) -> None:
+    ours = {"tenantName": "second", "hostUrl": "login.inqubacx.com", "username": "second-user",
+            "password": CANARY_PASSWORD, "clientId": "second-client", "clientSecret": CANARY_CLIENT_SECRET}
+    certified = {"TenantName": "second", "HostURL": "login.inqubacx.com", "username": "second-user",
+                 "password": CANARY_PASSWORD, "client_id": "second-client", "client_secret": CANARY_CLIENT_SECRET}
+    first = app.client.post("/api/inquba/token", json=ours)
+    assert first.status_code == 200, first.text
+    response = app.client.post("/api/inquba/token", json=certified)
+    assert response.status_code == 200, response.text
+    # The same connection (tenant, host, username and client id make the cache key), so the same cached token.
+    assert response.json()["cached"] is True
+    assert response.json()["access_token"] == response.json()["accessToken"] == first.json()["accessToken"]
+
+    twice = app.client.post("/api/inquba/token", json={**certified, "clientId": "other", "tenantName": "second"})
+    assert twice.status_code == 400
+    assert {e["field"]: e["message"] for e in twice.json()["errors"]} == {
+        "TenantName": "is given twice, as tenantName too", "client_id": "is given twice, as clientId too"}
 
 
 def test_health(app: RunningApp) -> None:

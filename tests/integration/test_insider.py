@@ -131,6 +131,26 @@ def test_mapping_get_put_with_etags(app: RunningApp, clean_mapping: None) -> Non
     assert {"/identifiers", "/events"} <= fields and any(f.startswith("/profile/0") for f in fields)
 
 
+def test_mapping_schema_lists_the_source_fields_the_stored_mapping_reads(app: RunningApp, clean_mapping: None) -> None:
+    default = app.client.get("/api/insider/mapping/schema")
+    assert default.status_code == 200, default.text
+    attributes, params = default.json()["attributes"], default.json()["eventParams"]
+    assert attributes["type"] == "object" and "id" not in attributes["properties"]
+    assert attributes["properties"]["email_optin"]["type"] == "boolean"
+    assert attributes["properties"]["email"]["description"] == "Sent to Insider as identifiers.email."
+    assert params["properties"]["price"] == {"type": "number", "description": "Sent to Insider as "
+                                             "event_params.unit_price of purchase events."}
+
+    current = app.client.get("/api/insider/mapping")
+    document = current.json()
+    document["profile"].append({"source": "nickname", "insider": "nick_name", "custom": True})
+    saved = app.client.put("/api/insider/mapping", json=document, headers={"If-Match": current.headers["etag"]})
+    assert saved.status_code == 200, saved.text
+    changed = app.client.get("/api/insider/mapping/schema").json()["attributes"]["properties"]
+    assert changed["nickname"] == {"description": "Sent to Insider as attributes.custom.nick_name."}
+    assert app.client.get("/api/insider/mapping/schema", headers={"x-functions-key": ""}).status_code == 401
+
+
 async def enqueue(azurite: Azurite, queue_name: str, messages: list[dict[str, Any]]) -> None:
     """A producer writing JSON messages, base64 as the host expects."""
     async with QueueClient.from_connection_string(
