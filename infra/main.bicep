@@ -3,6 +3,11 @@
 // Deployed at resource-group scope (scripts/deploy.sh creates the group first):
 //   az deployment group create --resource-group <rg> --parameters infra/main.bicepparam
 //
+// network = 'public' (default): storage and Key Vault on their public endpoints (Entra ID only).
+// network = 'private': VNet integration, private endpoints, public access off on storage and Key
+// Vault, and a NAT gateway with a static outbound IPv4 (output outboundIpAddress). The Function app
+// stays reachable from the internet in both (function keys). docs/deploy.md, "Private deployment".
+//
 // Everything is declared with plain resources in the local modules under ./app (no registry
 // modules), so the offline checks in tests/infra (pycep, checkov) see every property.
 //   app/identity.bicep    user-assigned managed identity of the app
@@ -12,6 +17,8 @@
 //   app/rbac.bicep        role assignments of the identity (and optionally the deployer)
 //   app/plan.bicep        Flex Consumption plan (FC1)
 //   app/api.bicep         the Function app and its app settings
+//   app/network.bicep     network = 'private': virtual network, subnets, NAT gateway + public IP
+//   app/private-endpoints.bicep  network = 'private': private endpoints + DNS zones (blob, queue, table, vault)
 targetScope = 'resourceGroup'
 
 // ---------------------------------------------------------------------------------------------
@@ -73,13 +80,6 @@ param vaultPurgeProtection bool = true
 @maxValue(90)
 param vaultSoftDeleteRetentionInDays int = 90
 
-@description('Key Vault public network access. "Disabled" needs VNet integration and a private endpoint (not created here).')
-@allowed([
-  'Enabled'
-  'Disabled'
-])
-param vaultPublicNetworkAccess string = 'Enabled'
-
 @description('Optional object ID of the deployer (az ad signed-in-user show --query id -o tsv) to grant storage and Key Vault data access for local debugging. Empty: no assignment.')
 param deployerPrincipalId string = ''
 
@@ -90,6 +90,26 @@ param deployerPrincipalId string = ''
   'ServicePrincipal'
 ])
 param deployerPrincipalType string = 'User'
+
+// ---------------------------------------------------------------------------------------------
+// Parameters: network
+// ---------------------------------------------------------------------------------------------
+
+@description('public: storage and Key Vault on public endpoints (Entra ID only). private: VNet integration, private endpoints, public access off, NAT gateway with a static outbound IPv4.')
+@allowed([
+  'public'
+  'private'
+])
+param network string = 'public'
+
+@description('network = private: address space of the virtual network (pick one that does not overlap a network you peer with).')
+param vnetAddressPrefix string = '10.60.0.0/22'
+
+@description('network = private: subnet of the app; it needs room for every instance (maximumInstanceCount) plus the platform\'s addresses.')
+param appSubnetPrefix string = '10.60.0.0/24'
+
+@description('network = private: subnet of the four private endpoints.')
+param privateEndpointSubnetPrefix string = '10.60.1.0/26'
 
 // ---------------------------------------------------------------------------------------------
 // Parameters: app configuration (become app settings of the same name)
@@ -205,8 +225,21 @@ var resourceNames = {
   vault: 'kv${compactPrefix}${resourceToken}'
   logAnalytics: '${prefix}-log-${resourceToken}'
   applicationInsights: '${prefix}-appi-${resourceToken}'
+  vnet: '${prefix}-vnet-${resourceToken}'
+  natGateway: '${prefix}-nat-${resourceToken}'
+  natPublicIp: '${prefix}-nat-ip-${resourceToken}'
 }
 var allTags = union({ app: 'inquba-insider-functions' }, tags)
+
+var isPrivate = network == 'private'
+
+// network = private: the subnet IDs follow from the names, so the app and the endpoints need no
+// output of the (conditional) privateNetwork module; dependsOn orders them after it.
+var appSubnetName = 'app'
+var privateEndpointSubnetName = 'private-endpoints'
+var vnetId = resourceId('Microsoft.Network/virtualNetworks', resourceNames.vnet)
+var appSubnetId = resourceId('Microsoft.Network/virtualNetworks/subnets', resourceNames.vnet, appSubnetName)
+var privateEndpointSubnetId = resourceId('Microsoft.Network/virtualNetworks/subnets', resourceNames.vnet, privateEndpointSubnetName)
 
 // Flex Consumption reads the deployment package from this container.
 var deploymentContainerName = 'app-package-${resourceToken}'
@@ -259,6 +292,8 @@ module storage 'app/storage.bicep' = {
     location: location
     tags: allTags
     skuName: storageSku
+    publicNetworkAccess: isPrivate ? 'Disabled' : 'Enabled'
+    networkDefaultAction: isPrivate ? 'Deny' : 'Allow'
     queueNames: queueNames
     tableNames: tableNames
     containerNames: concat([deploymentContainerName], appContainerNames)
@@ -284,7 +319,8 @@ module vault 'app/keyvault.bicep' = {
     tags: allTags
     enablePurgeProtection: vaultPurgeProtection
     softDeleteRetentionInDays: vaultSoftDeleteRetentionInDays
-    publicNetworkAccess: vaultPublicNetworkAccess
+    publicNetworkAccess: isPrivate ? 'Disabled' : 'Enabled'
+    networkDefaultAction: isPrivate ? 'Deny' : 'Allow'
     secretNames: vaultSecretNames
     inqubaPassword: inqubaPassword
     inqubaClientSecret: inqubaClientSecret
@@ -302,6 +338,38 @@ module rbac 'app/rbac.bicep' = {
     deployerPrincipalId: deployerPrincipalId
     deployerPrincipalType: deployerPrincipalType
   }
+}
+
+module privateNetwork 'app/network.bicep' = if (isPrivate) {
+  name: 'network'
+  params: {
+    vnetName: resourceNames.vnet
+    natGatewayName: resourceNames.natGateway
+    publicIpName: resourceNames.natPublicIp
+    location: location
+    tags: allTags
+    addressPrefix: vnetAddressPrefix
+    appSubnetName: appSubnetName
+    appSubnetPrefix: appSubnetPrefix
+    privateEndpointSubnetName: privateEndpointSubnetName
+    privateEndpointSubnetPrefix: privateEndpointSubnetPrefix
+  }
+}
+
+module privateEndpoints 'app/private-endpoints.bicep' = if (isPrivate) {
+  name: 'private-endpoints'
+  params: {
+    namePrefix: prefix
+    location: location
+    tags: allTags
+    vnetId: vnetId
+    subnetId: privateEndpointSubnetId
+    storageAccountName: storage.outputs.name
+    vaultName: vault.outputs.name
+  }
+  dependsOn: [
+    privateNetwork
+  ]
 }
 
 module plan 'app/plan.bicep' = {
@@ -363,10 +431,14 @@ module api 'app/api.bicep' = {
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
     appSettings: appSettings
+    virtualNetworkSubnetId: isPrivate ? appSubnetId : ''
   }
-  // The host starts as soon as the site exists: let the identity's data roles exist first.
+  // The host starts as soon as the site exists: let the identity's data roles (and, private,
+  // the subnet and the endpoints it reaches storage and the vault through) exist first.
   dependsOn: [
     rbac
+    privateNetwork
+    privateEndpoints
   ]
 }
 
@@ -380,3 +452,7 @@ output functionAppBaseUrl string = 'https://${api.outputs.defaultHostName}/api'
 output storageAccountName string = storage.outputs.name
 output applicationInsightsName string = monitoring.outputs.applicationInsightsName
 output vaultName string = vault.outputs.name
+output network string = network
+// network = private: the one IPv4 address all outbound calls leave from (give it to Insider and
+// inQuba for their allow-lists); empty for network = public.
+output outboundIpAddress string = isPrivate ? privateNetwork.outputs.outboundIpAddress : ''

@@ -64,12 +64,13 @@ def unwrap(config: dict) -> tuple[dict, Any, Any]:
 
 
 def resources(template: dict) -> dict[str, dict]:
-    """The template's resources by symbolic name: type, existing, body, condition, loop."""
+    """The template's resources by symbolic name: type, api_version, existing, body, condition, loop."""
     out = {}
     for name, res in (template.get("resources") or {}).items():
         body, condition, loop = unwrap(res["config"])
         out[name] = {
             "type": res["type"],
+            "api_version": res["api_version"],
             "existing": res["existing"],
             "body": body,
             "condition": condition,
@@ -123,6 +124,12 @@ def empty(item: Any) -> dict:
 def not_empty(param: str) -> dict:
     """pycep's form of !empty(param)."""
     return {"operator": {"type": "not", "operands": {"bool_value": empty(param)}}}
+
+
+def conditional(condition: Any, true_value: Any, false_value: Any) -> dict:
+    """pycep's form of `condition ? true_value : false_value`."""
+    operands = {"condition": condition, "true_value": true_value, "false_value": false_value}
+    return {"operator": {"type": "conditional", "operands": operands}}
 
 
 def function(expr: Any, type_: str) -> dict | None:

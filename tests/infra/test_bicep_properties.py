@@ -1,7 +1,7 @@
 """Property walk of the parsed Bicep: layout, types and API versions, security and wiring properties.
 
 Every .bicep file is parsed by pycep (conftest.py, in .venv-infra) and the parsed templates are
-walked for the security and wiring properties below.
+walked. The private network variant has its own file, test_bicep_network.py.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from tests.infra.helpers import (
     VAULT_SECRETS,
     accessor,
     bicep_sources,
+    conditional,
     decorators,
     function,
     module_params,
@@ -49,7 +50,43 @@ EXPECTED_FILES = {
     "app/rbac.bicep",
     "app/plan.bicep",
     "app/api.bicep",
+    "app/network.bicep",
+    "app/private-endpoints.bicep",
 }
+
+# Every resource type the templates declare (or reference as existing), with the API version it
+# uses: each pair is published in the Bicep types of Azure (github.com/Azure/bicep-types-az,
+# generated/<provider>/<namespace>/<version>/types.md), so the Bicep compiler knows its schema.
+# A new type or version belongs here only after checking it there. (pycep reports only the last
+# child resource nested in a parent, so storage.bicep's nested blobServices and queueServices, which
+# take the account's version, are not seen and not listed; tableServices is.)
+RESOURCE_API_VERSIONS = {
+    "Microsoft.ManagedIdentity/userAssignedIdentities": "2023-01-31",
+    "Microsoft.Storage/storageAccounts": "2023-05-01",
+    "Microsoft.Storage/storageAccounts/blobServices/containers": "2023-05-01",
+    "Microsoft.Storage/storageAccounts/queueServices/queues": "2023-05-01",
+    "Microsoft.Storage/storageAccounts/tableServices": "2023-05-01",
+    "Microsoft.Storage/storageAccounts/tableServices/tables": "2023-05-01",
+    "Microsoft.OperationalInsights/workspaces": "2023-09-01",
+    "Microsoft.Insights/components": "2020-02-02",
+    "Microsoft.KeyVault/vaults": "2023-07-01",
+    "Microsoft.KeyVault/vaults/secrets": "2023-07-01",
+    "Microsoft.Authorization/roleAssignments": "2022-04-01",
+    "Microsoft.Web/serverfarms": "2024-04-01",
+    "Microsoft.Web/sites": "2024-04-01",
+    "Microsoft.Network/publicIPAddresses": "2023-11-01",
+    "Microsoft.Network/natGateways": "2023-11-01",
+    "Microsoft.Network/virtualNetworks": "2023-11-01",
+    "Microsoft.Network/privateEndpoints": "2023-11-01",
+    "Microsoft.Network/privateEndpoints/privateDnsZoneGroups": "2023-11-01",
+    "Microsoft.Network/privateDnsZones": "2020-06-01",
+    "Microsoft.Network/privateDnsZones/virtualNetworkLinks": "2020-06-01",
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing and layout
+# ---------------------------------------------------------------------------------------------
 
 
 def test_every_bicep_file_parses(parsed: dict[str, dict]) -> None:
@@ -72,6 +109,18 @@ def test_main_is_resource_group_scope_built_from_local_modules(templates: dict[s
         assert not re.search(r"""['"](br|ts)[:/]""", text), f"{file} uses a registry/template-spec module"
 
 
+def test_every_resource_type_has_a_published_api_version(templates: dict[str, dict]) -> None:
+    used: dict[str, set[str]] = {}
+    for file, tpl in templates.items():
+        for name, res in resources(tpl).items():
+            expected = RESOURCE_API_VERSIONS.get(res["type"])
+            assert expected, f"{file}: {name} has a type not in RESOURCE_API_VERSIONS: {res['type']}"
+            assert res["api_version"] == expected, f"{file}: {name} uses {res['type']}@{res['api_version']}"
+            used.setdefault(res["type"], set()).add(file)
+    # No stale rows: every listed type is used somewhere.
+    assert set(used) == set(RESOURCE_API_VERSIONS), set(RESOURCE_API_VERSIONS) - set(used)
+
+
 # ---------------------------------------------------------------------------------------------
 # Storage, Flex Consumption, host storage identity
 # ---------------------------------------------------------------------------------------------
@@ -90,6 +139,15 @@ def test_storage_account_is_locked_down(templates: dict[str, dict]) -> None:
     assert props["minimumTlsVersion"] == "TLS1_2"
     assert props["supportsHttpsTrafficOnly"] is True
     assert props.get("defaultToOAuthAuthentication") is True
+    # The public endpoint follows the module parameters; main.bicep sets them from `network`
+    # (test_bicep_network.py), and their defaults are the public variant's.
+    assert props["publicNetworkAccess"] == "publicNetworkAccess"
+    assert props["networkAcls"] == {"bypass": "AzureServices", "defaultAction": "networkDefaultAction"}
+    params = templates["app/storage.bicep"]["parameters"]
+    assert params["publicNetworkAccess"]["default"] == "Enabled"
+    assert decorators(params["publicNetworkAccess"])["allowed"] == ["Enabled", "Disabled"]
+    assert params["networkDefaultAction"]["default"] == "Allow"
+    assert decorators(params["networkDefaultAction"])["allowed"] == ["Allow", "Deny"]
     containers = of_type(templates["app/storage.bicep"], "Microsoft.Storage/storageAccounts/blobServices/containers")
     assert containers and all(c["body"]["properties"]["publicAccess"] == "None" for c in containers.values())
 
@@ -219,13 +277,19 @@ def test_key_vault_is_rbac_mode_with_soft_delete_and_purge_protection(templates:
     }
     assert kv["parameters"]["enablePurgeProtection"]["default"] is True
     assert vault["publicNetworkAccess"] == "publicNetworkAccess"
+    assert vault["networkAcls"] == {"bypass": "AzureServices", "defaultAction": "networkDefaultAction"}
+    assert kv["parameters"]["publicNetworkAccess"]["default"] == "Enabled"
+    assert decorators(kv["parameters"]["publicNetworkAccess"])["allowed"] == ["Enabled", "Disabled"]
+    assert kv["parameters"]["networkDefaultAction"]["default"] == "Allow"
 
     main = templates["main.bicep"]
     params = module_params(main, "vault")
     assert params["enablePurgeProtection"] == "vaultPurgeProtection"
     assert main["parameters"]["vaultPurgeProtection"]["default"] is True
-    assert params["publicNetworkAccess"] == "vaultPublicNetworkAccess"
-    assert decorators(main["parameters"]["vaultPublicNetworkAccess"])["allowed"] == ["Enabled", "Disabled"]
+    # Public access is no parameter of its own any more: it follows `network`.
+    assert "vaultPublicNetworkAccess" not in main["parameters"]
+    assert params["publicNetworkAccess"] == conditional("isPrivate", "Disabled", "Enabled")
+    assert params["networkDefaultAction"] == conditional("isPrivate", "Deny", "Allow")
 
 
 def test_secrets_are_stored_in_key_vault_from_secure_parameters(templates: dict[str, dict]) -> None:

@@ -33,7 +33,7 @@ def test_deploy_script_is_executable_bash_with_strict_mode() -> None:
     assert "\nset -euo pipefail\n" in text
     assert "set -x" not in text
     assert DEPLOY_SCRIPT.stat().st_mode & stat.S_IXUSR
-    for flag in ("--resource-group", "--location", "--name-prefix", "--what-if", "--skip-code"):
+    for flag in ("--resource-group", "--location", "--name-prefix", "--network", "--what-if", "--skip-code"):
         assert flag in text
 
 
@@ -55,9 +55,12 @@ case "$*" in
                INSIDER_PARTNER_NAME INQUBA_PASSWORD INQUBA_CLIENT_SECRET INSIDER_API_KEY; do
       [[ -n "${!var:-}" ]] && printf 'env %s is set\n' "$var" >> "$FAKE_AZ_LOG"
     done
+    printf 'NETWORK=%s\n' "$NETWORK" >> "$FAKE_AZ_LOG"
     [[ "$*" != *"deployment group create"* ]] || printf 'NAME_PREFIX=%s\n' "$NAME_PREFIX" >> "$FAKE_AZ_LOG" ;;
   "deployment group show"*)
-    printf 'fake-func-abc\nhttps://fake-func-abc.azurewebsites.net/api\nfake-appi-abc\n' ;;
+    # Outputs in the order of the query; outboundIpAddress is empty unless network = private.
+    ip=""; [[ "$NETWORK" != private ]] || ip="203.0.113.7"
+    printf 'fake-func-abc\nhttps://fake-func-abc.azurewebsites.net/api\nfake-appi-abc\n%s\n' "$ip" ;;
   "functionapp deployment source config-zip"*)
     src=""; prev=""
     for arg in "$@"; do [[ "$prev" == "--src" ]] && src="$arg"; prev="$arg"; done
@@ -116,7 +119,8 @@ def fake_repo(tmp_path: Path) -> dict[str, Any]:
     bin_dir.mkdir()
     (bin_dir / "az").write_text(FAKE_AZ)
     (bin_dir / "az").chmod(0o755)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "INQUBA_", "INSIDER_", "NAME_PREFIX"))}
+    prefixes = ("AZURE_", "INQUBA_", "INSIDER_", "NAME_PREFIX", "NETWORK")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     env.update(CONFIG)
     env.update(SECRETS)
     env.update(
@@ -167,6 +171,7 @@ def test_deploy_script_deploys_infra_and_code(fake_repo: dict[str, Any]) -> None
     for var in ("NAME_PREFIX", *CONFIG, *SECRETS):
         assert f"env {var} is set" in calls, f"{var} did not reach az (main.bicepparam reads it)"
     assert "NAME_PREFIX=iqtest" in calls
+    assert "NETWORK=public" in calls, "the default deployment is the public one"
     zip_call = [c for c in calls if c.startswith("functionapp deployment source config-zip")]
     assert len(zip_call) == 1
     assert "--resource-group rg-test --name fake-func-abc" in zip_call[0] and "--build-remote true" in zip_call[0]
@@ -201,6 +206,35 @@ def test_deploy_script_deploys_infra_and_code(fake_repo: dict[str, Any]) -> None
         "az functionapp keys list --resource-group rg-test --name fake-func-abc "
         "--query functionKeys.default --output tsv"
     ) in proc.stdout
+    assert "Outbound IP" not in proc.stdout
+
+
+def test_deploy_script_private_network_shows_the_outbound_ip(fake_repo: dict[str, Any]) -> None:
+    proc = _run_deploy(
+        fake_repo, "-g", "rg-test", "--network", "private", "--skip-code", FAKE_AZ_GROUP_LOCATION="westeurope"
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    calls = _calls(fake_repo)
+    assert [c for c in calls if c.startswith("NETWORK=")] == ["NETWORK=private"]
+    assert "(private network)" in proc.stdout
+    assert "Outbound IP:   203.0.113.7" in proc.stdout
+    _assert_no_secret_leaks(fake_repo, proc)
+
+    # The environment variable works as the flag does; --network wins over it.
+    proc = _run_deploy(fake_repo, "-g", "rg-test", "--what-if", NETWORK="private", FAKE_AZ_GROUP_LOCATION="westeurope")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert any(c.startswith("deployment group what-if") for c in _calls(fake_repo))
+    assert _calls(fake_repo)[-1] == "NETWORK=private"
+    proc = _run_deploy(
+        fake_repo,
+        "-g",
+        "rg-test",
+        "--network=public",
+        "--what-if",
+        NETWORK="private",
+        FAKE_AZ_GROUP_LOCATION="westeurope",
+    )
+    assert proc.returncode == 0 and _calls(fake_repo)[-1] == "NETWORK=public", proc.stderr
 
 
 def test_deploy_script_is_idempotent_on_an_existing_group(fake_repo: dict[str, Any]) -> None:
@@ -242,3 +276,6 @@ def test_deploy_script_refuses_without_login_or_settings(fake_repo: dict[str, An
 
     proc = _run_deploy(fake_repo, "-g", "rg", "-l", "westeurope", "--name-prefix", "Bad_Prefix")
     assert proc.returncode != 0 and "--name-prefix" in proc.stderr
+
+    proc = _run_deploy(fake_repo, "-g", "rg", "-l", "westeurope", "--network", "vnet")
+    assert proc.returncode != 0 and "invalid --network 'vnet'" in proc.stderr
