@@ -19,6 +19,8 @@
 //   app/api.bicep         the Function app and its app settings
 //   app/network.bicep     network = 'private': virtual network, subnets, NAT gateway + public IP
 //   app/private-endpoints.bicep  network = 'private': private endpoints + DNS zones (blob, queue, table, vault)
+//   app/alerts.bicep      action group (alertEmail) + log alert rules on Application Insights
+//   app/auth.bicep        pageAuthGroupId set: Entra sign-in in front of the operations page
 targetScope = 'resourceGroup'
 
 // ---------------------------------------------------------------------------------------------
@@ -110,6 +112,24 @@ param appSubnetPrefix string = '10.60.0.0/24'
 
 @description('network = private: subnet of the four private endpoints.')
 param privateEndpointSubnetPrefix string = '10.60.1.0/26'
+
+// ---------------------------------------------------------------------------------------------
+// Parameters: alerts and the operations page
+// ---------------------------------------------------------------------------------------------
+
+@description('E-mail address of the alert action group. Empty: no action group; the alerts still show under Monitor > Alerts.')
+param alertEmail string = ''
+
+@description('Alert when more than this percentage of the calls to inQuba or Insider fail within 15 minutes.')
+@minValue(1)
+@maxValue(100)
+param upstreamFailureRatePercent int = 20
+
+@description('Object ID of the Entra group allowed to use the operations page. Empty (default): no sign-in; the page uses function keys.')
+param pageAuthGroupId string = ''
+
+@description('Client ID of the Entra app registration for the operations page sign-in (needed when pageAuthGroupId is set; docs/deploy.md).')
+param pageAuthClientId string = ''
 
 // ---------------------------------------------------------------------------------------------
 // Parameters: app configuration (become app settings of the same name)
@@ -240,6 +260,21 @@ var privateEndpointSubnetName = 'private-endpoints'
 var vnetId = resourceId('Microsoft.Network/virtualNetworks', resourceNames.vnet)
 var appSubnetId = resourceId('Microsoft.Network/virtualNetworks/subnets', resourceNames.vnet, appSubnetName)
 var privateEndpointSubnetId = resourceId('Microsoft.Network/virtualNetworks/subnets', resourceNames.vnet, privateEndpointSubnetName)
+
+// Sign-in on (pageAuthGroupId set): these routes skip it and keep their function keys; every other
+// route needs a signed-in group member: the operations page (/api/operations,
+// /api/outbound-logs/page) and the operations routes it calls (/api/outbound-logs*, /api/stats,
+// /api/dead-letters*, /api/insider/resume). A new route that Power Automate or Logic Apps call
+// belongs here; tests/infra compares this list with the routes of function_app.py.
+var signInExcludedPaths = [
+  '/api/health'
+  '/api/openapi.json'
+  '/api/inquba/*'
+  '/api/requests/*'
+  '/api/insider/mapping'
+  '/api/insider/mapping/*'
+  '/api/insider/sync'
+]
 
 // Flex Consumption reads the deployment package from this container.
 var deploymentContainerName = 'app-package-${resourceToken}'
@@ -403,6 +438,9 @@ var configSettings = {
   RETRY_BASE_DELAY_SECONDS: string(retryBaseDelaySeconds)
   RETRY_MAX_DELAY_SECONDS: string(retryMaxDelaySeconds)
   OUTBOUND_LOG_RETENTION_DAYS: string(outboundLogRetentionDays)
+  // The app trusts App Service Authentication's X-MS-CLIENT-PRINCIPAL only with 'entra'.
+  OPERATIONS_AUTH: empty(pageAuthGroupId) ? 'function-key' : 'entra'
+  OPERATIONS_ALLOWED_GROUP_ID: pageAuthGroupId
 }
 
 // Key Vault references: resolved by the platform with keyVaultReferenceIdentity (the UAMI).
@@ -442,6 +480,28 @@ module api 'app/api.bicep' = {
   ]
 }
 
+module alerts 'app/alerts.bicep' = {
+  name: 'alerts'
+  params: {
+    namePrefix: '${prefix}-${resourceToken}'
+    location: location
+    tags: allTags
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    alertEmail: alertEmail
+    upstreamFailureRatePercent: upstreamFailureRatePercent
+  }
+}
+
+module auth 'app/auth.bicep' = if (!empty(pageAuthGroupId)) {
+  name: 'auth'
+  params: {
+    functionAppName: api.outputs.name
+    clientId: pageAuthClientId
+    allowedGroupId: pageAuthGroupId
+    excludedPaths: signInExcludedPaths
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Outputs (names and URLs only; never a secret)
 // ---------------------------------------------------------------------------------------------
@@ -456,3 +516,5 @@ output network string = network
 // network = private: the one IPv4 address all outbound calls leave from (give it to Insider and
 // inQuba for their allow-lists); empty for network = public.
 output outboundIpAddress string = isPrivate ? privateNetwork.outputs.outboundIpAddress : ''
+// Redirect URI of the app registration for the operations page sign-in.
+output pageAuthRedirectUri string = 'https://${api.outputs.defaultHostName}/.auth/login/aad/callback'

@@ -65,6 +65,21 @@ param deployerPrincipalType = readEnvironmentVariable('DEPLOYER_PRINCIPAL_TYPE',
 // scripts/deploy.sh --network private exports NETWORK=private.
 param network = readEnvironmentVariable('NETWORK', 'public')
 
+// ---- Alerts and the operations page (docs/deploy.md, "Alerts") ------------------------------
+
+// E-mail address the alerts are sent to; empty: the alerts only show in the portal (Monitor > Alerts).
+param alertEmail = readEnvironmentVariable('ALERT_EMAIL', '')
+
+// Alert when more than this percentage of the calls to inQuba or to Insider fail within 15 minutes.
+param upstreamFailureRatePercent = 20
+
+// Entra sign-in for the operations page: the object ID of the group allowed in, and the client ID
+// of the app registration (docs/deploy.md, "Sign-in for the operations page"). Both empty: off.
+param pageAuthGroupId = readEnvironmentVariable('PAGE_AUTH_GROUP_ID', '')
+
+// Client ID of the app registration for the sign-in (needed when PAGE_AUTH_GROUP_ID is set).
+param pageAuthClientId = readEnvironmentVariable('PAGE_AUTH_CLIENT_ID', '')
+
 // ---- inQuba Journey (required, per environment) ---------------------------------------------
 
 // INQUBA_TOKEN_HOST: host name of the inQuba token endpoint (must match INQUBA_ALLOWED_TOKEN_HOSTS).

@@ -11,6 +11,7 @@
 #   required: INQUBA_TOKEN_HOST INQUBA_TENANT INQUBA_USERNAME INQUBA_CLIENT_ID INSIDER_PARTNER_NAME
 #             INQUBA_PASSWORD INQUBA_CLIENT_SECRET INSIDER_API_KEY   (the last three are secrets)
 #   optional: INQUBA_TOKEN_URL INQUBA_API_URL DEPLOYER_PRINCIPAL_ID DEPLOYER_PRINCIPAL_TYPE
+#             ALERT_EMAIL PAGE_AUTH_GROUP_ID PAGE_AUTH_CLIENT_ID
 set -euo pipefail
 
 ROOT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -45,6 +46,8 @@ Environment (names of the app settings they become; values are never printed):
   required  INQUBA_TOKEN_HOST INQUBA_TENANT INQUBA_USERNAME INQUBA_CLIENT_ID INSIDER_PARTNER_NAME
   secrets   INQUBA_PASSWORD INQUBA_CLIENT_SECRET INSIDER_API_KEY
   optional  INQUBA_TOKEN_URL INQUBA_API_URL DEPLOYER_PRINCIPAL_ID DEPLOYER_PRINCIPAL_TYPE
+            ALERT_EMAIL (alert e-mails), PAGE_AUTH_GROUP_ID + PAGE_AUTH_CLIENT_ID (Entra sign-in
+            for the operations page; both or neither)
 EOF
 }
 
@@ -160,6 +163,9 @@ if [[ ${#missing[@]} -gt 0 ]]; then
 fi
 if [[ "$INSIDER_PARTNER_NAME" != "$(printf '%s' "$INSIDER_PARTNER_NAME" | tr '[:upper:]' '[:lower:]')" ]]; then
   die "INSIDER_PARTNER_NAME must be lowercase (Insider requires it; the app refuses to start otherwise)"
+fi
+if [[ -n "${PAGE_AUTH_GROUP_ID:-}" && -z "${PAGE_AUTH_CLIENT_ID:-}" ]] || [[ -z "${PAGE_AUTH_GROUP_ID:-}" && -n "${PAGE_AUTH_CLIENT_ID:-}" ]]; then
+  die "set both PAGE_AUTH_GROUP_ID and PAGE_AUTH_CLIENT_ID for the operations page sign-in, or neither (see docs/deploy.md)"
 fi
 
 command -v az >/dev/null 2>&1 || die "the Azure CLI (az) is not installed: https://learn.microsoft.com/cli/azure/install-azure-cli"

@@ -1,7 +1,8 @@
 """Property walk of the parsed Bicep: layout, types and API versions, security and wiring properties.
 
 Every .bicep file is parsed by pycep (conftest.py, in .venv-infra) and the parsed templates are
-walked. The private network variant has its own file, test_bicep_network.py.
+walked. The private network variant and the operations resources (alerts, sign-in) have their own
+files: test_bicep_network.py and test_bicep_operations.py.
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ EXPECTED_FILES = {
     "app/api.bicep",
     "app/network.bicep",
     "app/private-endpoints.bicep",
+    "app/alerts.bicep",
+    "app/auth.bicep",
 }
 
 # Every resource type the templates declare (or reference as existing), with the API version it
@@ -69,11 +72,14 @@ RESOURCE_API_VERSIONS = {
     "Microsoft.Storage/storageAccounts/tableServices/tables": "2023-05-01",
     "Microsoft.OperationalInsights/workspaces": "2023-09-01",
     "Microsoft.Insights/components": "2020-02-02",
+    "Microsoft.Insights/actionGroups": "2023-01-01",
+    "Microsoft.Insights/scheduledQueryRules": "2023-12-01",
     "Microsoft.KeyVault/vaults": "2023-07-01",
     "Microsoft.KeyVault/vaults/secrets": "2023-07-01",
     "Microsoft.Authorization/roleAssignments": "2022-04-01",
     "Microsoft.Web/serverfarms": "2024-04-01",
     "Microsoft.Web/sites": "2024-04-01",
+    "Microsoft.Web/sites/config": "2024-04-01",
     "Microsoft.Network/publicIPAddresses": "2023-11-01",
     "Microsoft.Network/natGateways": "2023-11-01",
     "Microsoft.Network/virtualNetworks": "2023-11-01",

@@ -119,7 +119,7 @@ def fake_repo(tmp_path: Path) -> dict[str, Any]:
     bin_dir.mkdir()
     (bin_dir / "az").write_text(FAKE_AZ)
     (bin_dir / "az").chmod(0o755)
-    prefixes = ("AZURE_", "INQUBA_", "INSIDER_", "NAME_PREFIX", "NETWORK")
+    prefixes = ("AZURE_", "INQUBA_", "INSIDER_", "NAME_PREFIX", "NETWORK", "ALERT_", "PAGE_AUTH_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     env.update(CONFIG)
     env.update(SECRETS)
@@ -279,3 +279,10 @@ def test_deploy_script_refuses_without_login_or_settings(fake_repo: dict[str, An
 
     proc = _run_deploy(fake_repo, "-g", "rg", "-l", "westeurope", "--network", "vnet")
     assert proc.returncode != 0 and "invalid --network 'vnet'" in proc.stderr
+
+    # The sign-in needs both the group and the app registration.
+    proc = _run_deploy(
+        fake_repo, "-g", "rg", "-l", "westeurope", PAGE_AUTH_GROUP_ID="00000000-0000-0000-0000-0000000000aa"
+    )
+    assert proc.returncode != 0 and "PAGE_AUTH_CLIENT_ID" in proc.stderr
+    assert not [c for c in _calls(fake_repo) if c.startswith("deployment")], "refused before deploying"

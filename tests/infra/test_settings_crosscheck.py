@@ -63,6 +63,8 @@ EXPECTED_SETTINGS: dict[str, str | None] = {
     "TOKEN_CACHE_CONTAINER": "inquba-token-cache",
     "INSIDER_MAPPING_CONTAINER": "insider-mapping",
     "OUTBOUND_LOG_RETENTION_DAYS": "30",
+    "OPERATIONS_AUTH": "function-key",
+    "OPERATIONS_ALLOWED_GROUP_ID": "",
 }
 EXPECTED_STORAGE_RESOURCES: dict[str, Any] = {
     "queues": ("inquba-events", "inquba-transactions", "insider-sync", "outbound-log-retry"),
@@ -123,7 +125,9 @@ def test_setting_values_default_to_the_code_defaults(templates: dict[str, dict])
             continue
         expr = values[setting]
         if isinstance(expr, dict) and expr.get("operator", {}).get("type") == "conditional":
-            # An empty override parameter falls back to the code's URL template, filled in.
+            # An empty parameter falls back to the code's default (a URL template, filled in; or
+            # OPERATIONS_AUTH's function-key while pageAuthGroupId is empty).
+            assert function(expr["operator"]["operands"]["condition"], "empty"), setting
             expected = default
             for placeholder, interpolation in placeholders.items():
                 expected = expected.replace(placeholder, interpolation)
