@@ -3,6 +3,11 @@
 // Deployed at resource-group scope (scripts/deploy.sh creates the group first):
 //   az deployment group create --resource-group <rg> --parameters infra/main.bicepparam
 //
+// network = 'public' (default): storage and Key Vault on their public endpoints (Entra ID only).
+// network = 'private': VNet integration, private endpoints, public access off on storage and Key
+// Vault, and a NAT gateway with a static outbound IPv4 (output outboundIpAddress). The Function app
+// stays reachable from the internet in both (function keys). docs/deploy.md, "Private deployment".
+//
 // Everything is declared with plain resources in the local modules under ./app (no registry
 // modules), so the offline checks in tests/infra (pycep, checkov) see every property.
 //   app/identity.bicep    user-assigned managed identity of the app
@@ -12,6 +17,10 @@
 //   app/rbac.bicep        role assignments of the identity (and optionally the deployer)
 //   app/plan.bicep        Flex Consumption plan (FC1)
 //   app/api.bicep         the Function app and its app settings
+//   app/network.bicep     network = 'private': virtual network, subnets, NAT gateway + public IP
+//   app/private-endpoints.bicep  network = 'private': private endpoints + DNS zones (blob, queue, table, vault)
+//   app/alerts.bicep      action group (alertEmail) + log alert rules on Application Insights
+//   app/auth.bicep        pageAuthGroupId set: Entra sign-in in front of the operations page
 targetScope = 'resourceGroup'
 
 // ---------------------------------------------------------------------------------------------
@@ -73,13 +82,6 @@ param vaultPurgeProtection bool = true
 @maxValue(90)
 param vaultSoftDeleteRetentionInDays int = 90
 
-@description('Key Vault public network access. "Disabled" needs VNet integration and a private endpoint (not created here).')
-@allowed([
-  'Enabled'
-  'Disabled'
-])
-param vaultPublicNetworkAccess string = 'Enabled'
-
 @description('Optional object ID of the deployer (az ad signed-in-user show --query id -o tsv) to grant storage and Key Vault data access for local debugging. Empty: no assignment.')
 param deployerPrincipalId string = ''
 
@@ -90,6 +92,44 @@ param deployerPrincipalId string = ''
   'ServicePrincipal'
 ])
 param deployerPrincipalType string = 'User'
+
+// ---------------------------------------------------------------------------------------------
+// Parameters: network
+// ---------------------------------------------------------------------------------------------
+
+@description('public: storage and Key Vault on public endpoints (Entra ID only). private: VNet integration, private endpoints, public access off, NAT gateway with a static outbound IPv4.')
+@allowed([
+  'public'
+  'private'
+])
+param network string = 'public'
+
+@description('network = private: address space of the virtual network (pick one that does not overlap a network you peer with).')
+param vnetAddressPrefix string = '10.60.0.0/22'
+
+@description('network = private: subnet of the app; it needs room for every instance (maximumInstanceCount) plus the platform\'s addresses.')
+param appSubnetPrefix string = '10.60.0.0/24'
+
+@description('network = private: subnet of the four private endpoints.')
+param privateEndpointSubnetPrefix string = '10.60.1.0/26'
+
+// ---------------------------------------------------------------------------------------------
+// Parameters: alerts and the operations page
+// ---------------------------------------------------------------------------------------------
+
+@description('E-mail address of the alert action group. Empty: no action group; the alerts still show under Monitor > Alerts.')
+param alertEmail string = ''
+
+@description('Alert when more than this percentage of the calls to inQuba or Insider fail within 15 minutes.')
+@minValue(1)
+@maxValue(100)
+param upstreamFailureRatePercent int = 20
+
+@description('Object ID of the Entra group allowed to use the operations page. Empty (default): no sign-in; the page uses function keys.')
+param pageAuthGroupId string = ''
+
+@description('Client ID of the Entra app registration for the operations page sign-in (needed when pageAuthGroupId is set; docs/deploy.md).')
+param pageAuthClientId string = ''
 
 // ---------------------------------------------------------------------------------------------
 // Parameters: app configuration (become app settings of the same name)
@@ -205,8 +245,36 @@ var resourceNames = {
   vault: 'kv${compactPrefix}${resourceToken}'
   logAnalytics: '${prefix}-log-${resourceToken}'
   applicationInsights: '${prefix}-appi-${resourceToken}'
+  vnet: '${prefix}-vnet-${resourceToken}'
+  natGateway: '${prefix}-nat-${resourceToken}'
+  natPublicIp: '${prefix}-nat-ip-${resourceToken}'
 }
 var allTags = union({ app: 'inquba-insider-functions' }, tags)
+
+var isPrivate = network == 'private'
+
+// network = private: the subnet IDs follow from the names, so the app and the endpoints need no
+// output of the (conditional) privateNetwork module; dependsOn orders them after it.
+var appSubnetName = 'app'
+var privateEndpointSubnetName = 'private-endpoints'
+var vnetId = resourceId('Microsoft.Network/virtualNetworks', resourceNames.vnet)
+var appSubnetId = resourceId('Microsoft.Network/virtualNetworks/subnets', resourceNames.vnet, appSubnetName)
+var privateEndpointSubnetId = resourceId('Microsoft.Network/virtualNetworks/subnets', resourceNames.vnet, privateEndpointSubnetName)
+
+// Sign-in on (pageAuthGroupId set): these routes skip it and keep their function keys; every other
+// route needs a signed-in group member: the operations page (/api/operations,
+// /api/outbound-logs/page) and the operations routes it calls (/api/outbound-logs*, /api/stats,
+// /api/dead-letters*, /api/insider/resume). A new route that Power Automate or Logic Apps call
+// belongs here; tests/infra compares this list with the routes of function_app.py.
+var signInExcludedPaths = [
+  '/api/health'
+  '/api/openapi.json'
+  '/api/inquba/*'
+  '/api/requests/*'
+  '/api/insider/mapping'
+  '/api/insider/mapping/*'
+  '/api/insider/sync'
+]
 
 // Flex Consumption reads the deployment package from this container.
 var deploymentContainerName = 'app-package-${resourceToken}'
@@ -259,6 +327,8 @@ module storage 'app/storage.bicep' = {
     location: location
     tags: allTags
     skuName: storageSku
+    publicNetworkAccess: isPrivate ? 'Disabled' : 'Enabled'
+    networkDefaultAction: isPrivate ? 'Deny' : 'Allow'
     queueNames: queueNames
     tableNames: tableNames
     containerNames: concat([deploymentContainerName], appContainerNames)
@@ -284,7 +354,8 @@ module vault 'app/keyvault.bicep' = {
     tags: allTags
     enablePurgeProtection: vaultPurgeProtection
     softDeleteRetentionInDays: vaultSoftDeleteRetentionInDays
-    publicNetworkAccess: vaultPublicNetworkAccess
+    publicNetworkAccess: isPrivate ? 'Disabled' : 'Enabled'
+    networkDefaultAction: isPrivate ? 'Deny' : 'Allow'
     secretNames: vaultSecretNames
     inqubaPassword: inqubaPassword
     inqubaClientSecret: inqubaClientSecret
@@ -302,6 +373,38 @@ module rbac 'app/rbac.bicep' = {
     deployerPrincipalId: deployerPrincipalId
     deployerPrincipalType: deployerPrincipalType
   }
+}
+
+module privateNetwork 'app/network.bicep' = if (isPrivate) {
+  name: 'network'
+  params: {
+    vnetName: resourceNames.vnet
+    natGatewayName: resourceNames.natGateway
+    publicIpName: resourceNames.natPublicIp
+    location: location
+    tags: allTags
+    addressPrefix: vnetAddressPrefix
+    appSubnetName: appSubnetName
+    appSubnetPrefix: appSubnetPrefix
+    privateEndpointSubnetName: privateEndpointSubnetName
+    privateEndpointSubnetPrefix: privateEndpointSubnetPrefix
+  }
+}
+
+module privateEndpoints 'app/private-endpoints.bicep' = if (isPrivate) {
+  name: 'private-endpoints'
+  params: {
+    namePrefix: prefix
+    location: location
+    tags: allTags
+    vnetId: vnetId
+    subnetId: privateEndpointSubnetId
+    storageAccountName: storage.outputs.name
+    vaultName: vault.outputs.name
+  }
+  dependsOn: [
+    privateNetwork
+  ]
 }
 
 module plan 'app/plan.bicep' = {
@@ -335,6 +438,9 @@ var configSettings = {
   RETRY_BASE_DELAY_SECONDS: string(retryBaseDelaySeconds)
   RETRY_MAX_DELAY_SECONDS: string(retryMaxDelaySeconds)
   OUTBOUND_LOG_RETENTION_DAYS: string(outboundLogRetentionDays)
+  // The app trusts App Service Authentication's X-MS-CLIENT-PRINCIPAL only with 'entra'.
+  OPERATIONS_AUTH: empty(pageAuthGroupId) ? 'function-key' : 'entra'
+  OPERATIONS_ALLOWED_GROUP_ID: pageAuthGroupId
 }
 
 // Key Vault references: resolved by the platform with keyVaultReferenceIdentity (the UAMI).
@@ -363,11 +469,37 @@ module api 'app/api.bicep' = {
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
     appSettings: appSettings
+    virtualNetworkSubnetId: isPrivate ? appSubnetId : ''
   }
-  // The host starts as soon as the site exists: let the identity's data roles exist first.
+  // The host starts as soon as the site exists: let the identity's data roles (and, private,
+  // the subnet and the endpoints it reaches storage and the vault through) exist first.
   dependsOn: [
     rbac
+    privateNetwork
+    privateEndpoints
   ]
+}
+
+module alerts 'app/alerts.bicep' = {
+  name: 'alerts'
+  params: {
+    namePrefix: '${prefix}-${resourceToken}'
+    location: location
+    tags: allTags
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    alertEmail: alertEmail
+    upstreamFailureRatePercent: upstreamFailureRatePercent
+  }
+}
+
+module auth 'app/auth.bicep' = if (!empty(pageAuthGroupId)) {
+  name: 'auth'
+  params: {
+    functionAppName: api.outputs.name
+    clientId: pageAuthClientId
+    allowedGroupId: pageAuthGroupId
+    excludedPaths: signInExcludedPaths
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -380,3 +512,9 @@ output functionAppBaseUrl string = 'https://${api.outputs.defaultHostName}/api'
 output storageAccountName string = storage.outputs.name
 output applicationInsightsName string = monitoring.outputs.applicationInsightsName
 output vaultName string = vault.outputs.name
+output network string = network
+// network = private: the one IPv4 address all outbound calls leave from (give it to Insider and
+// inQuba for their allow-lists); empty for network = public.
+output outboundIpAddress string = isPrivate ? privateNetwork.outputs.outboundIpAddress : ''
+// Redirect URI of the app registration for the operations page sign-in.
+output pageAuthRedirectUri string = 'https://${api.outputs.defaultHostName}/.auth/login/aad/callback'

@@ -50,16 +50,35 @@ param vaultPurgeProtection = true
 // Days a deleted vault or secret stays recoverable (7-90).
 param vaultSoftDeleteRetentionInDays = 90
 
-// 'Enabled' (default) or 'Disabled'. Disabled only works once the app has VNet integration and
-// the vault a private endpoint, which this template does not create.
-param vaultPublicNetworkAccess = 'Enabled'
-
 // Optional object ID that also gets storage and Key Vault data roles, for debugging locally
 // against the real resources: export DEPLOYER_PRINCIPAL_ID=$(az ad signed-in-user show --query id -o tsv)
 param deployerPrincipalId = readEnvironmentVariable('DEPLOYER_PRINCIPAL_ID', '')
 
 // 'User' for a person, 'ServicePrincipal' for a pipeline identity, 'Group' for a group.
 param deployerPrincipalType = readEnvironmentVariable('DEPLOYER_PRINCIPAL_TYPE', 'User')
+
+// ---- Network (docs/deploy.md, "Private deployment") -----------------------------------------
+
+// 'public' (default): storage and Key Vault on their public endpoints, Entra ID only.
+// 'private': VNet integration, private endpoints, public access off on storage and Key Vault, and
+// a NAT gateway whose static IPv4 (output outboundIpAddress) every outbound call leaves from.
+// scripts/deploy.sh --network private exports NETWORK=private.
+param network = readEnvironmentVariable('NETWORK', 'public')
+
+// ---- Alerts and the operations page (docs/deploy.md, "Alerts") ------------------------------
+
+// E-mail address the alerts are sent to; empty: the alerts only show in the portal (Monitor > Alerts).
+param alertEmail = readEnvironmentVariable('ALERT_EMAIL', '')
+
+// Alert when more than this percentage of the calls to inQuba or to Insider fail within 15 minutes.
+param upstreamFailureRatePercent = 20
+
+// Entra sign-in for the operations page: the object ID of the group allowed in, and the client ID
+// of the app registration (docs/deploy.md, "Sign-in for the operations page"). Both empty: off.
+param pageAuthGroupId = readEnvironmentVariable('PAGE_AUTH_GROUP_ID', '')
+
+// Client ID of the app registration for the sign-in (needed when PAGE_AUTH_GROUP_ID is set).
+param pageAuthClientId = readEnvironmentVariable('PAGE_AUTH_CLIENT_ID', '')
 
 // ---- inQuba Journey (required, per environment) ---------------------------------------------
 

@@ -4,13 +4,14 @@
 # is idempotent. See docs/deploy.md.
 #
 #   scripts/deploy.sh --resource-group <rg> --location <region> [--name-prefix <prefix>]
-#                     [--what-if] [--skip-code]
+#                     [--network public|private] [--what-if] [--skip-code]
 #
 # Configuration and secrets come from environment variables named like the app settings they
 # become (read by infra/main.bicepparam when az compiles it; never put on a command line):
 #   required: INQUBA_TOKEN_HOST INQUBA_TENANT INQUBA_USERNAME INQUBA_CLIENT_ID INSIDER_PARTNER_NAME
 #             INQUBA_PASSWORD INQUBA_CLIENT_SECRET INSIDER_API_KEY   (the last three are secrets)
 #   optional: INQUBA_TOKEN_URL INQUBA_API_URL DEPLOYER_PRINCIPAL_ID DEPLOYER_PRINCIPAL_TYPE
+#             ALERT_EMAIL PAGE_AUTH_GROUP_ID PAGE_AUTH_CLIENT_ID
 set -euo pipefail
 
 ROOT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,7 +27,7 @@ ZIP_DEPLOY_RETRY_SECONDS="${ZIP_DEPLOY_RETRY_SECONDS:-30}"
 usage() {
   cat <<'EOF'
 Usage: scripts/deploy.sh --resource-group <rg> [--location <region>] [--name-prefix <prefix>]
-                         [--what-if] [--skip-code]
+                         [--network public|private] [--what-if] [--skip-code]
 
   --resource-group, -g  Resource group to deploy into; created if missing (env AZURE_RESOURCE_GROUP).
   --location, -l        Region of the group; must support Flex Consumption
@@ -34,6 +35,9 @@ Usage: scripts/deploy.sh --resource-group <rg> [--location <region>] [--name-pre
                         the group does not exist yet (env AZURE_LOCATION).
   --name-prefix         2-12 lowercase letters, digits or single hyphens, starting with a letter;
                         prefix of every resource name (env NAME_PREFIX, default: inqins).
+  --network             public (default): storage and Key Vault on public endpoints (Entra ID only).
+                        private: VNet integration, private endpoints, NAT gateway with a static
+                        outbound IPv4, shown at the end (env NETWORK). See docs/deploy.md.
   --what-if             Show what the infrastructure deployment would change; change nothing.
   --skip-code           Deploy the infrastructure only, not the code.
   -h, --help            This help.
@@ -42,6 +46,8 @@ Environment (names of the app settings they become; values are never printed):
   required  INQUBA_TOKEN_HOST INQUBA_TENANT INQUBA_USERNAME INQUBA_CLIENT_ID INSIDER_PARTNER_NAME
   secrets   INQUBA_PASSWORD INQUBA_CLIENT_SECRET INSIDER_API_KEY
   optional  INQUBA_TOKEN_URL INQUBA_API_URL DEPLOYER_PRINCIPAL_ID DEPLOYER_PRINCIPAL_TYPE
+            ALERT_EMAIL (alert e-mails), PAGE_AUTH_GROUP_ID + PAGE_AUTH_CLIENT_ID (Entra sign-in
+            for the operations page; both or neither)
 EOF
 }
 
@@ -55,6 +61,7 @@ die() {
 resource_group="${AZURE_RESOURCE_GROUP:-}"
 location="${AZURE_LOCATION:-}"
 name_prefix="${NAME_PREFIX:-inqins}"
+network="${NETWORK:-public}"
 what_if=false
 skip_code=false
 
@@ -94,6 +101,15 @@ while [[ $# -gt 0 ]]; do
       name_prefix="${1#*=}"
       shift
       ;;
+    --network)
+      need_value "$1" "$#"
+      network="$2"
+      shift 2
+      ;;
+    --network=*)
+      network="${1#*=}"
+      shift
+      ;;
     --what-if)
       what_if=true
       shift
@@ -131,6 +147,9 @@ location="$(printf '%s' "$location" | tr -d '[:space:]' | tr '[:upper:]' '[:lowe
 if [[ -n "$location" && ! "$location" =~ $location_re ]]; then
   die "invalid --location '$location' (expected a region name such as swedencentral)"
 fi
+if [[ "$network" != public && "$network" != private ]]; then
+  die "invalid --network '$network': public or private"
+fi
 [[ -f "$PARAM_FILE" ]] || die "parameter file not found: $PARAM_FILE"
 
 missing=()
@@ -144,6 +163,9 @@ if [[ ${#missing[@]} -gt 0 ]]; then
 fi
 if [[ "$INSIDER_PARTNER_NAME" != "$(printf '%s' "$INSIDER_PARTNER_NAME" | tr '[:upper:]' '[:lower:]')" ]]; then
   die "INSIDER_PARTNER_NAME must be lowercase (Insider requires it; the app refuses to start otherwise)"
+fi
+if [[ -n "${PAGE_AUTH_GROUP_ID:-}" && -z "${PAGE_AUTH_CLIENT_ID:-}" ]] || [[ -z "${PAGE_AUTH_GROUP_ID:-}" && -n "${PAGE_AUTH_CLIENT_ID:-}" ]]; then
+  die "set both PAGE_AUTH_GROUP_ID and PAGE_AUTH_CLIENT_ID for the operations page sign-in, or neither (see docs/deploy.md)"
 fi
 
 command -v az >/dev/null 2>&1 || die "the Azure CLI (az) is not installed: https://learn.microsoft.com/cli/azure/install-azure-cli"
@@ -189,28 +211,30 @@ fi
 
 # ---- Infrastructure ------------------------------------------------------------------------
 
-# main.bicepparam reads NAME_PREFIX and the settings/secrets above from the environment.
+# main.bicepparam reads NAME_PREFIX, NETWORK and the settings/secrets above from the environment.
 export NAME_PREFIX="$name_prefix"
+export NETWORK="$network"
 deployment_name="${name_prefix}-infra-$(date -u +%Y%m%d%H%M%S)"
 
 if [[ "$what_if" == true ]]; then
-  log "What-if of infra/main.bicep in $resource_group (nothing is changed)"
+  log "What-if of infra/main.bicep ($network network) in $resource_group (nothing is changed)"
   az deployment group what-if --resource-group "$resource_group" --name "$deployment_name" \
     --parameters "$PARAM_FILE"
   exit 0
 fi
 
-log "Deploying infra/main.bicep to $resource_group (deployment $deployment_name)"
+log "Deploying infra/main.bicep ($network network) to $resource_group (deployment $deployment_name)"
 az deployment group create --resource-group "$resource_group" --name "$deployment_name" \
   --parameters "$PARAM_FILE" --output none
 
 outputs="$(az deployment group show --resource-group "$resource_group" --name "$deployment_name" \
-  --query '[properties.outputs.functionAppName.value, properties.outputs.functionAppBaseUrl.value, properties.outputs.applicationInsightsName.value]' \
+  --query '[properties.outputs.functionAppName.value, properties.outputs.functionAppBaseUrl.value, properties.outputs.applicationInsightsName.value, properties.outputs.outboundIpAddress.value]' \
   --output tsv)"
 {
   read -r app_name
   read -r base_url
   read -r app_insights_name
+  read -r outbound_ip || true
 } <<<"$outputs"
 [[ -n "${app_name:-}" && -n "${base_url:-}" ]] || die "the deployment returned no function app name / URL"
 log "Function app $app_name is deployed"
@@ -375,3 +399,12 @@ Read the default function key (send it as the x-functions-key header, or ?code=)
 Check that the app reaches its storage (anonymous; allow a few minutes after the first deployment):
   curl -sS $base_url/health
 EOF
+if [[ "$network" == private ]]; then
+  [[ -n "${outbound_ip:-}" ]] || die "the private deployment returned no outbound IP address"
+  cat <<EOF
+
+Outbound IP:   $outbound_ip
+  Every call to inQuba and Insider leaves from this static IPv4 address (NAT gateway). Give it to
+  Insider (IP allow-list of the UCD API key) and to inQuba if they restrict by IP.
+EOF
+fi

@@ -53,6 +53,9 @@ STORAGE_SETTINGS = (
     "AzureWebJobsStorage__clientId",
 )
 OPTIONAL_SETTINGS = ("APPLICATIONINSIGHTS_CONNECTION_STRING",)
+# Sign-in of the operations page, name -> default; infra/main.bicep sets both. "entra": trust App
+# Service Authentication's X-MS-CLIENT-PRINCIPAL and require membership of the group ID.
+OPERATIONS_AUTH_SETTINGS: dict[str, str] = {"OPERATIONS_AUTH": "function-key", "OPERATIONS_ALLOWED_GROUP_ID": ""}
 
 
 class SettingsError(Exception):
@@ -306,6 +309,7 @@ ALL_SETTING_NAMES: frozenset[str] = frozenset(
         "RETRY_MAX_DELAY_SECONDS",
         *INQUBA_CREDENTIAL_SETTINGS,
         *INSIDER_CREDENTIAL_SETTINGS,
+        *OPERATIONS_AUTH_SETTINGS,
         *(name for kind in STORAGE_RESOURCES.values() for name in kind),
     }
 )

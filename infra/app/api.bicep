@@ -1,6 +1,7 @@
 // The Function app itself on the Flex Consumption plan: Linux, Python, code deployed from a blob
 // container that the platform reads with the user-assigned identity, identity-based host storage,
-// Entra-authenticated Application Insights and Key Vault references resolved with the same identity.
+// Entra-authenticated Application Insights and Key Vault references resolved with the same identity;
+// optionally integrated with a virtual network (network = private).
 // Flex takes the runtime from functionAppConfig.runtime: no FUNCTIONS_WORKER_RUNTIME,
 // FUNCTIONS_EXTENSION_VERSION or WEBSITE_RUN_FROM_PACKAGE app settings.
 
@@ -54,6 +55,9 @@ param maximumInstanceCount int = 40
 @description('Application settings of the app code (merged with the host settings below).')
 param appSettings object
 
+@description('Resource ID of the subnet (delegated to Microsoft.App/environments) the app is integrated with. Empty: no VNet integration (network = public).')
+param virtualNetworkSubnetId string = ''
+
 resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: applicationInsightsName
 }
@@ -95,6 +99,10 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
     serverFarmId: planId
     httpsOnly: true
     keyVaultReferenceIdentity: identityId
+    // network = private: all outbound traffic of a Flex Consumption app with VNet integration goes
+    // through the subnet, so storage and Key Vault are reached on their private endpoints and the
+    // internet through the subnet's NAT gateway.
+    virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
     siteConfig: {
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'

@@ -22,12 +22,19 @@ param enablePurgeProtection bool = true
 @maxValue(90)
 param softDeleteRetentionInDays int = 90
 
-@description('Public network access. "Disabled" needs VNet integration of the app and a private endpoint, which this template does not create.')
+@description('Public network access: Enabled (network = public) or Disabled (network = private: the app reaches the vault through its private endpoint).')
 @allowed([
   'Enabled'
   'Disabled'
 ])
 param publicNetworkAccess string = 'Enabled'
+
+@description('Default action of the firewall: Allow (network = public) or Deny (network = private).')
+@allowed([
+  'Allow'
+  'Deny'
+])
+param networkDefaultAction string = 'Allow'
 
 @description('Vault secret names, keyed by the app setting that references them.')
 param secretNames object
@@ -48,8 +55,8 @@ param inqubaClientSecret string
 param insiderApiKey string
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
-  // checkov:skip=CKV_AZURE_109: network default action follows the publicNetworkAccess parameter (Allow by default) - Key Vault references from an app without VNet integration need it
-  // checkov:skip=CKV_AZURE_189: public network access is a parameter (Enabled by default) for the same reason
+  // checkov:skip=CKV_AZURE_109: network=public only - firewall default action Allow: Key Vault references of an app without VNet integration come from changing public IPs
+  // checkov:skip=CKV_AZURE_189: network=public only - public network access Enabled for the same reason; network = private disables it and adds a private endpoint
   // checkov:skip=CKV_AZURE_110: purge protection is a parameter (main.bicep vaultPurgeProtection, default true) written as a ternary that checkov cannot evaluate; tests/infra asserts it
   // checkov:skip=CKV_AZURE_42: recoverability = soft delete (always on) + purge protection (see CKV_AZURE_110); tests/infra asserts both
   name: name
@@ -72,7 +79,7 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     publicNetworkAccess: publicNetworkAccess
     networkAcls: {
       bypass: 'AzureServices'
-      defaultAction: (publicNetworkAccess == 'Enabled') ? 'Allow' : 'Deny'
+      defaultAction: networkDefaultAction
     }
   }
 }

@@ -1,6 +1,7 @@
 // Storage account of the Function app: host storage (AzureWebJobsStorage), the Flex Consumption
 // deployment package container, and the app's own queues, tables and blob containers.
-// Shared-key (account key / SAS) access is off: everything authenticates with Entra ID.
+// Shared-key (account key / SAS) access is off: everything authenticates with Entra ID. The public
+// endpoint is open (network = public) or closed (network = private, private-endpoints.bicep).
 
 @description('Storage account name (3-24 lowercase letters and digits, globally unique).')
 @minLength(3)
@@ -33,14 +34,28 @@ param tableNames array
 @description('Blob containers to create (the deployment package container and the app containers).')
 param containerNames array
 
+@description('Public network access: Enabled (network = public: the public endpoint, Entra ID only) or Disabled (network = private: private endpoints only).')
+@allowed([
+  'Enabled'
+  'Disabled'
+])
+param publicNetworkAccess string = 'Enabled'
+
+@description('Default action of the network rules: Allow (network = public) or Deny (network = private).')
+@allowed([
+  'Allow'
+  'Deny'
+])
+param networkDefaultAction string = 'Allow'
+
 @description('Days deleted blobs and containers can be restored.')
 @minValue(1)
 @maxValue(365)
 param deleteRetentionDays int = 7
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
-  // checkov:skip=CKV_AZURE_35: network default action stays Allow - Flex Consumption without VNet integration reaches storage over its public endpoint (Entra ID only, shared key off)
-  // checkov:skip=CKV_AZURE_59: public network access stays Enabled for the same reason; private endpoints need a VNet this template does not create
+  // checkov:skip=CKV_AZURE_35: network=public only - default action Allow: without VNet integration Flex Consumption reaches storage over its public endpoint (Entra ID only, shared key off)
+  // checkov:skip=CKV_AZURE_59: network=public only - public network access Enabled for the same reason; network = private disables it and adds private endpoints
   // checkov:skip=CKV_AZURE_206: replication is the storageSku parameter; LRS is the default (ZRS/GZRS are not offered in every Flex region)
   name: name
   location: location
@@ -57,10 +72,10 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     defaultToOAuthAuthentication: true
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: publicNetworkAccess
     networkAcls: {
       bypass: 'AzureServices'
-      defaultAction: 'Allow'
+      defaultAction: networkDefaultAction
     }
     encryption: {
       keySource: 'Microsoft.Storage'
