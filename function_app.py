@@ -7,6 +7,7 @@ import os
 
 import azure.functions as func
 
+from shared.function_app_base import FunctionApp
 from shared.settings import SettingsError, load_settings
 from shared.telemetry import configure_telemetry, quiet_library_loggers
 from shared.web.responses import http_endpoint, json_response
@@ -15,7 +16,7 @@ from shared.web.responses import http_endpoint, json_response
 # reading every top-level name (azure_functions_worker/loader.py), so only these light modules are loaded then;
 # the storage SDKs, httpx, pydantic and jsonschema are loaded by the first trigger that needs them.
 
-app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+app = FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 configure_telemetry(os.environ)
 quiet_library_loggers()
 

@@ -14,7 +14,9 @@ from openapi_spec_validator.validation import OpenAPIV2SpecValidator, OpenAPIV31
 import function_app
 from scripts import generate_api_docs as generator
 from scripts.generate_api_docs import ROOT
-from shared.web.openapi import OPERATIONS, DocumentationMismatch, build_openapi, http_routes
+from shared.function_app_base import FunctionApp
+from shared.web.openapi import DocumentationMismatch, build_openapi, http_routes
+from shared.web.openapi_operations import OPERATIONS
 from tests.integration.conftest import RunningApp
 
 METHODS = {"get", "put", "post", "delete", "patch"}
@@ -180,15 +182,20 @@ def test_the_app_serves_the_exported_document(app: RunningApp) -> None:
     assert response.json() == json.loads((ROOT / "docs" / "openapi.json").read_text())
 
 
-def test_building_the_document_does_not_call_get_functions() -> None:
-    """The host calls get_functions() once; a second call raises. The document reads the builders instead."""
-    app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+def test_the_document_reads_the_functions_the_host_already_built() -> None:
+    """The host calls get_functions() once, and azure.functions raises on a second call; the app's FunctionApp
+    (shared/function_app_base.py) answers the same list again, so the document reads public metadata."""
+    plain = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+    app = FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+    for each in (plain, app):
 
-    @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
-    def health(req: func.HttpRequest) -> func.HttpResponse:
-        return func.HttpResponse("")
+        @each.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+        def health(req: func.HttpRequest) -> func.HttpResponse:
+            return func.HttpResponse("")
 
-    app.get_functions()  # as the host does
+        each.get_functions()  # as the host does
+    with pytest.raises(ValueError, match="unique function name"):
+        plain.get_functions()
     with pytest.raises(DocumentationMismatch):  # reads the routes, and says the rest of OPERATIONS has none
         build_openapi(app)
     routes = http_routes(app)
