@@ -20,10 +20,9 @@ from shared.insider.pause import InsiderPause
 from shared.insider.sync import InsiderSyncer
 from shared.outbound_log.writer import OutboundLog
 from shared.redaction import Redactor
-from shared.settings import Settings, load_settings
+from shared.settings import Settings, UpstreamNotConfigured, load_settings
 from shared.storage_clients import StorageClients
 from shared.upstream import UpstreamClient
-from shared.web.problems import service_unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -82,22 +81,20 @@ class AppContext:
                    mapping_store)
 
     def inquba_connection(self) -> InqubaConnection:
-        """The configured inQuba connection; 503 naming the settings when it is not configured."""
+        """The configured inQuba connection; UpstreamNotConfigured naming the settings when there is none."""
         cfg = self.settings.inquba
         if cfg is None:
-            raise service_unavailable(
-                "inQuba is not configured: set INQUBA_TENANT, INQUBA_TOKEN_HOST, INQUBA_USERNAME, "
-                "INQUBA_PASSWORD, INQUBA_CLIENT_ID and INQUBA_CLIENT_SECRET"
-            )
+            raise UpstreamNotConfigured("inQuba", "INQUBA_TENANT, INQUBA_TOKEN_HOST, INQUBA_USERNAME, INQUBA_PASSWORD, "
+                                                  "INQUBA_CLIENT_ID and INQUBA_CLIENT_SECRET")
         return InqubaConnection(
             cfg.token_url, cfg.tenant, cfg.username, cfg.password, cfg.client_id, cfg.client_secret, cfg.api_url
         )
 
     def insider_syncer(self) -> InsiderSyncer:
-        """The Insider connection's syncer; 503 naming the settings when it is not configured."""
+        """The Insider connection's syncer; UpstreamNotConfigured naming the settings when there is none."""
         cfg = self.settings.insider
         if cfg is None:
-            raise service_unavailable("Insider is not configured: set INSIDER_PARTNER_NAME and INSIDER_API_KEY")
+            raise UpstreamNotConfigured("Insider", "INSIDER_PARTNER_NAME and INSIDER_API_KEY")
         if self._insider is None:
             pause = InsiderPause(self.storage.container("INSIDER_MAPPING_CONTAINER"), cfg.partner_name, cfg.api_key)
             self._insider = InsiderSyncer(self.upstream, cfg, pause)

@@ -66,6 +66,14 @@ class SettingsError(Exception):
         super().__init__("Invalid app settings: " + "; ".join(problems))
 
 
+class UpstreamNotConfigured(SettingsError):
+    """An upstream's settings are absent: its routes answer 503 naming them (shared/web/responses.py)."""
+
+    def __init__(self, upstream: str, settings: str) -> None:
+        self.upstream = upstream
+        super().__init__([f"{upstream} is not configured: set {settings}"])
+
+
 @dataclass(frozen=True)
 class StorageSettings:
     """Either a connection string (Azurite, shared key) or identity-based service URIs."""

@@ -49,7 +49,3 @@ def bad_request(detail: str, errors: list[FieldError]) -> Problem:
 def not_found(detail: str) -> Problem:
     return Problem(404, "Not Found", detail)
 
-
-def service_unavailable(detail: str, retry_after: int | None = None, **extra: Any) -> Problem:
-    headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
-    return Problem(503, "Service Unavailable", detail, extra=extra, headers=headers)

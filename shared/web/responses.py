@@ -12,7 +12,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import azure.functions as func
 
-from shared.settings import SettingsError
+from shared.settings import SettingsError, UpstreamNotConfigured
 from shared.web.problems import PROBLEM_MEDIA_TYPE, Problem
 
 if TYPE_CHECKING:  # pydantic is imported by the models; this module is imported at start-up
@@ -101,6 +101,9 @@ def http_endpoint(handler: Handler) -> Handler:
             return await handler(*args, **kwargs)
         except Problem as problem:
             return problem_response(problem)
+        except UpstreamNotConfigured as exc:
+            return problem_response(Problem(503, "Service Unavailable", exc.problems[0],
+                                            extra={"settings": exc.problems}))
         except SettingsError as exc:
             return problem_response(Problem(503, "Service Unavailable", "the app is not configured",
                                             extra={"settings": exc.problems}))

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 import azure.functions as func
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError
 
+from shared.settings import UpstreamNotConfigured
 from shared.web.problems import PROBLEM_MEDIA_TYPE
 from shared.web.responses import accepted_headers, http_endpoint, status_location
 
@@ -64,3 +65,11 @@ def test_location_is_absolute_on_the_host_the_caller_used() -> None:
 def test_location_carries_the_key_only_when_the_caller_put_it_in_its_url() -> None:
     req = _request("https://fn.example/api/inquba/events/batch?code=k%2By", code="k+y")
     assert status_location(req, "01KABC") == "https://fn.example/api/requests/01KABC?code=k%2By"
+
+
+async def test_an_upstream_without_settings_answers_503_naming_them() -> None:
+    response = await guarded(UpstreamNotConfigured("Insider", "INSIDER_PARTNER_NAME and INSIDER_API_KEY"))(request())
+    assert response.status_code == 503 and response.mimetype == PROBLEM_MEDIA_TYPE
+    body = json.loads(response.get_body())
+    assert body["detail"] == "Insider is not configured: set INSIDER_PARTNER_NAME and INSIDER_API_KEY"
+    assert body["settings"] == [body["detail"]]
