@@ -7,7 +7,7 @@ all that is wrong at start-up instead of failing on the first request that needs
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -56,6 +56,47 @@ OPTIONAL_SETTINGS = ("APPLICATIONINSIGHTS_CONNECTION_STRING",)
 # Sign-in of the operations page, name -> default; infra/main.bicep sets both. "entra": trust App
 # Service Authentication's X-MS-CLIENT-PRINCIPAL and require membership of the group ID.
 OPERATIONS_AUTH_SETTINGS: dict[str, str] = {"OPERATIONS_AUTH": "function-key", "OPERATIONS_ALLOWED_GROUP_ID": ""}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One app setting as the app settings hold it: its default text (None: required, or unset by default).
+
+    Numbers carry their type and least value. The infra checks read this same table (tests/infra), so the
+    Bicep's defaults and the code's cannot drift.
+    """
+
+    default: str | None = None
+    number: type[int] | type[float] | None = None
+    minimum: float = 0
+
+
+def _numbers(**defaults: tuple[str, type[int] | type[float], float]) -> dict[str, Setting]:
+    return {name: Setting(default, kind, minimum) for name, (default, kind, minimum) in defaults.items()}
+
+
+SETTINGS: dict[str, Setting] = {
+    "INQUBA_TOKEN_URL": Setting(DEFAULT_INQUBA_TOKEN_URL),
+    "INQUBA_API_URL": Setting(DEFAULT_INQUBA_API_URL),
+    "INSIDER_API_URL": Setting(DEFAULT_INSIDER_API_URL),
+    "INQUBA_ALLOWED_TOKEN_HOSTS": Setting("*.inqubacx.com"),
+    **_numbers(
+        INQUBA_TOKEN_DEFAULT_LIFETIME_SECONDS=("300", int, 1),
+        INQUBA_TOKEN_REFRESH_SKEW_SECONDS=("60", int, 0),
+        UPSTREAM_TIMEOUT_SECONDS=("30", float, 0.1),
+        UPSTREAM_CONNECT_TIMEOUT_SECONDS=("5", float, 0.1),
+        UPSTREAM_MAX_INLINE_RETRY_AFTER_SECONDS=("5", float, 0),
+        MAX_REQUEST_BODY_BYTES=("1048576", int, 1024),
+        MAX_BATCH_BODY_BYTES=("16777216", int, 1024),
+        OUTBOUND_LOG_RETENTION_DAYS=("30", int, 1),
+        DELIVERY_MAX_ATTEMPTS=("6", int, 1),
+        RETRY_BASE_DELAY_SECONDS=("2", float, 0),
+        RETRY_MAX_DELAY_SECONDS=("300", float, 0),
+    ),
+    **{name: Setting() for name in (*INQUBA_CREDENTIAL_SETTINGS, *INSIDER_CREDENTIAL_SETTINGS)},
+    **{name: Setting(default) for name, default in OPERATIONS_AUTH_SETTINGS.items()},
+    **{name: Setting(default) for kind in STORAGE_RESOURCES.values() for name, default in kind.items()},
+}
 
 
 class SettingsError(Exception):
@@ -164,18 +205,23 @@ class _Reader:
             return default
         return value.strip()
 
-    def number(self, name: str, default: float, cast: Callable[[str], Any], minimum: float) -> Any:
+    def number(self, name: str) -> Any:
+        """A number setting of `SETTINGS`, its default when unset or wrong (the problem remembered)."""
+        setting = SETTINGS[name]
+        cast, default = setting.number, setting.default
+        if cast is None or default is None:
+            raise TypeError(f"{name} is not a number setting")
         raw = self.text(name)
         if raw is None:
-            return cast(str(default))
+            return cast(default)
         try:
             value = cast(raw)
         except ValueError:
             self.problems.append(f"{name} must be a number, got {raw!r}")
-            return cast(str(default))
-        if value < minimum:
-            self.problems.append(f"{name} must be at least {minimum}, got {raw!r}")
-            return cast(str(default))
+            return cast(default)
+        if value < setting.minimum:
+            self.problems.append(f"{name} must be at least {setting.minimum:g}, got {raw!r}")
+            return cast(default)
         return value
 
     def url_template(self, name: str, default: str, placeholders: set[str]) -> str:
@@ -245,7 +291,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     inquba_values = r.group(INQUBA_CREDENTIAL_SETTINGS, "inQuba")
     insider_values = r.group(INSIDER_CREDENTIAL_SETTINGS, "Insider")
     allowed = tuple(
-        p.strip().lower() for p in (r.text("INQUBA_ALLOWED_TOKEN_HOSTS", "*.inqubacx.com") or "").split(",")
+        p.strip().lower() for p in (r.text("INQUBA_ALLOWED_TOKEN_HOSTS", SETTINGS["INQUBA_ALLOWED_TOKEN_HOSTS"].default)
+                                    or "").split(",")
         if p.strip()
     )
     inquba = None
@@ -277,17 +324,17 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         inquba_token_url_template=token_template,
         inquba_api_url_template=api_template,
         inquba_allowed_token_hosts=allowed,
-        token_default_lifetime_seconds=r.number("INQUBA_TOKEN_DEFAULT_LIFETIME_SECONDS", 300, int, 1),
-        token_refresh_skew_seconds=r.number("INQUBA_TOKEN_REFRESH_SKEW_SECONDS", 60, int, 0),
-        upstream_timeout_seconds=r.number("UPSTREAM_TIMEOUT_SECONDS", 30, float, 0.1),
-        upstream_connect_timeout_seconds=r.number("UPSTREAM_CONNECT_TIMEOUT_SECONDS", 5, float, 0.1),
-        upstream_max_inline_retry_after_seconds=r.number("UPSTREAM_MAX_INLINE_RETRY_AFTER_SECONDS", 5, float, 0),
-        max_request_body_bytes=r.number("MAX_REQUEST_BODY_BYTES", 1_048_576, int, 1024),
-        max_batch_body_bytes=r.number("MAX_BATCH_BODY_BYTES", 16_777_216, int, 1024),
-        outbound_log_retention_days=r.number("OUTBOUND_LOG_RETENTION_DAYS", 30, int, 1),
-        max_attempts=r.number("DELIVERY_MAX_ATTEMPTS", 6, int, 1),
-        retry_base_delay_seconds=r.number("RETRY_BASE_DELAY_SECONDS", 2, float, 0),
-        retry_max_delay_seconds=r.number("RETRY_MAX_DELAY_SECONDS", 300, float, 0),
+        token_default_lifetime_seconds=r.number("INQUBA_TOKEN_DEFAULT_LIFETIME_SECONDS"),
+        token_refresh_skew_seconds=r.number("INQUBA_TOKEN_REFRESH_SKEW_SECONDS"),
+        upstream_timeout_seconds=r.number("UPSTREAM_TIMEOUT_SECONDS"),
+        upstream_connect_timeout_seconds=r.number("UPSTREAM_CONNECT_TIMEOUT_SECONDS"),
+        upstream_max_inline_retry_after_seconds=r.number("UPSTREAM_MAX_INLINE_RETRY_AFTER_SECONDS"),
+        max_request_body_bytes=r.number("MAX_REQUEST_BODY_BYTES"),
+        max_batch_body_bytes=r.number("MAX_BATCH_BODY_BYTES"),
+        outbound_log_retention_days=r.number("OUTBOUND_LOG_RETENTION_DAYS"),
+        max_attempts=r.number("DELIVERY_MAX_ATTEMPTS"),
+        retry_base_delay_seconds=r.number("RETRY_BASE_DELAY_SECONDS"),
+        retry_max_delay_seconds=r.number("RETRY_MAX_DELAY_SECONDS"),
         queues=names("queues"),
         tables=names("tables"),
         containers=names("containers"),
@@ -298,26 +345,4 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     return settings
 
 
-ALL_SETTING_NAMES: frozenset[str] = frozenset(
-    {
-        "INQUBA_TOKEN_URL",
-        "INQUBA_API_URL",
-        "INSIDER_API_URL",
-        "INQUBA_ALLOWED_TOKEN_HOSTS",
-        "INQUBA_TOKEN_DEFAULT_LIFETIME_SECONDS",
-        "INQUBA_TOKEN_REFRESH_SKEW_SECONDS",
-        "UPSTREAM_TIMEOUT_SECONDS",
-        "UPSTREAM_CONNECT_TIMEOUT_SECONDS",
-        "UPSTREAM_MAX_INLINE_RETRY_AFTER_SECONDS",
-        "MAX_REQUEST_BODY_BYTES",
-        "MAX_BATCH_BODY_BYTES",
-        "OUTBOUND_LOG_RETENTION_DAYS",
-        "DELIVERY_MAX_ATTEMPTS",
-        "RETRY_BASE_DELAY_SECONDS",
-        "RETRY_MAX_DELAY_SECONDS",
-        *INQUBA_CREDENTIAL_SETTINGS,
-        *INSIDER_CREDENTIAL_SETTINGS,
-        *OPERATIONS_AUTH_SETTINGS,
-        *(name for kind in STORAGE_RESOURCES.values() for name in kind),
-    }
-)
+ALL_SETTING_NAMES: frozenset[str] = frozenset(SETTINGS)

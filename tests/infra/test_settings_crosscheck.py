@@ -7,9 +7,8 @@ main.bicep and app/api.bicep (conftest.py); literal tunables also from infra/mai
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from shared.settings import ALL_SETTING_NAMES, STORAGE_RESOURCES
+from shared.settings import ALL_SETTING_NAMES, SETTINGS, STORAGE_RESOURCES
 from tests.infra.helpers import (
     PARAM_FILE,
     VAULT_SECRETS,
@@ -23,61 +22,9 @@ from tests.infra.helpers import (
     variable,
 )
 
-# ---------------------------------------------------------------------------------------------
-# What the app code reads. ONE place.
-# The names come from shared.settings (ALL_SETTING_NAMES, STORAGE_RESOURCES); this table adds each
-# setting's default, and test_expected_settings_are_the_codes_settings keeps the two in step.
-# Values: the code's default (None = required, no default). "{host}"/"{tenant}" stand for
-# INQUBA_TOKEN_HOST / INQUBA_TENANT.
-# ---------------------------------------------------------------------------------------------
-EXPECTED_SETTINGS: dict[str, str | None] = {
-    "INQUBA_TOKEN_URL": "https://{host}/{tenant}/connect/token",
-    "INQUBA_API_URL": "https://{tenant}.inqubacx.com/cems/api",
-    "INQUBA_TOKEN_HOST": None,
-    "INQUBA_TENANT": None,
-    "INQUBA_USERNAME": None,
-    "INQUBA_PASSWORD": None,
-    "INQUBA_CLIENT_ID": None,
-    "INQUBA_CLIENT_SECRET": None,
-    "INQUBA_ALLOWED_TOKEN_HOSTS": "*.inqubacx.com",
-    "INQUBA_TOKEN_DEFAULT_LIFETIME_SECONDS": "300",
-    "INQUBA_TOKEN_REFRESH_SKEW_SECONDS": "60",
-    "INSIDER_API_URL": "https://unification.useinsider.com/api",
-    "INSIDER_PARTNER_NAME": None,
-    "INSIDER_API_KEY": None,
-    "UPSTREAM_TIMEOUT_SECONDS": "30",
-    "UPSTREAM_CONNECT_TIMEOUT_SECONDS": "5",
-    "UPSTREAM_MAX_INLINE_RETRY_AFTER_SECONDS": "5",
-    "MAX_REQUEST_BODY_BYTES": "1048576",
-    "MAX_BATCH_BODY_BYTES": "16777216",
-    "DELIVERY_MAX_ATTEMPTS": "6",
-    "RETRY_BASE_DELAY_SECONDS": "2",
-    "RETRY_MAX_DELAY_SECONDS": "300",
-    "INQUBA_EVENTS_QUEUE": "inquba-events",
-    "INQUBA_TRANSACTIONS_QUEUE": "inquba-transactions",
-    "INSIDER_SYNC_QUEUE": "insider-sync",
-    "OUTBOUND_LOG_RETRY_QUEUE": "outbound-log-retry",
-    "OUTBOUND_LOG_TABLE": "outboundlog",
-    "DELIVERY_TABLE": "deliveries",
-    "BATCH_TABLE": "batchitems",
-    "TOKEN_CACHE_CONTAINER": "inquba-token-cache",
-    "INSIDER_MAPPING_CONTAINER": "insider-mapping",
-    "OUTBOUND_LOG_RETENTION_DAYS": "30",
-    "OPERATIONS_AUTH": "function-key",
-    "OPERATIONS_ALLOWED_GROUP_ID": "",
-}
-EXPECTED_STORAGE_RESOURCES: dict[str, Any] = {
-    "queues": ("inquba-events", "inquba-transactions", "insider-sync", "outbound-log-retry"),
-    "tables": ("outboundlog", "deliveries", "batchitems"),
-    "containers": ("inquba-token-cache", "insider-mapping"),
-}
-
-
-def test_expected_settings_are_the_codes_settings() -> None:
-    assert frozenset(EXPECTED_SETTINGS) == ALL_SETTING_NAMES
-    assert {kind: set(names) for kind, names in EXPECTED_STORAGE_RESOURCES.items()} == {
-        kind: set(names.values()) for kind, names in STORAGE_RESOURCES.items()
-    }
+# What the app code reads, with each setting's default: shared.settings.SETTINGS, the table the code
+# itself reads (None = required, no default). "{host}"/"{tenant}" stand for INQUBA_TOKEN_HOST / INQUBA_TENANT.
+EXPECTED_SETTINGS: dict[str, str | None] = {name: setting.default for name, setting in SETTINGS.items()}
 
 
 # ---------------------------------------------------------------------------------------------
