@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.identifiers import IDENTIFIER_PATTERN
 from shared.telemetry import log_extra
+from shared.timestamps import iso_utc
 
 if TYPE_CHECKING:
     from azure.storage.queue.aio import QueueClient
@@ -48,7 +48,7 @@ def dead_letter_text(original: str | dict[str, Any], error: str, status: str, up
         "status": status,
         "error": error,
         "upstreamStatus": upstream_status,
-        "at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "at": iso_utc(),
     }
     return json.dumps(body, ensure_ascii=False, default=str)
 

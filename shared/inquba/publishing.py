@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import httpx
 
@@ -142,6 +141,3 @@ class BearerToken:
         self.token, _ = await self.publisher.token(self.connection, identifier=self.identifier,
                                                    reject=self.token.access_token)
 
-
-def iso_utc(epoch_seconds: float) -> str:
-    return datetime.fromtimestamp(epoch_seconds, UTC).isoformat().replace("+00:00", "Z")

@@ -11,7 +11,8 @@ from shared.delivery.records import DeliveryRecord
 from shared.identifiers import new_identifier
 from shared.inquba.client import InqubaConnection
 from shared.inquba.models import ITEM_MODELS, ItemKind, PublishResponse, TokenRequest, TokenResponse
-from shared.inquba.publishing import UpstreamFailure, iso_utc
+from shared.inquba.publishing import UpstreamFailure
+from shared.timestamps import iso_utc
 from shared.web.parsing import parse_body, parse_model, read_json
 from shared.web.problems import FieldError, Problem, bad_request
 from shared.web.responses import model_response

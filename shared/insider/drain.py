@@ -271,6 +271,14 @@ class InsiderDrain:
                     len(chunk), len(customers), outcome.requests_sent, stats.paused)
 
 
+async def enqueue_customers(ctx: AppContext, customers: list[Any], request_id: str) -> None:
+    """Queue customers for the drain, MAX_CUSTOMERS_PER_MESSAGE a message, never expiring (a pause may be long)."""
+    queue = ctx.storage.work_queue(QUEUE_SETTING)
+    for start in range(0, len(customers), MAX_CUSTOMERS_PER_MESSAGE):
+        chunk = customers[start : start + MAX_CUSTOMERS_PER_MESSAGE]
+        await queue.send_message(SyncMessage(chunk, request_id).to_text(), time_to_live=-1)
+
+
 _drain: InsiderDrain | None = None
 
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob.aio import ContainerClient
+
+from shared.timestamps import iso_utc
 
 CACHE_SECONDS = 5.0
 
@@ -38,7 +39,7 @@ class InsiderPause:
         return state
 
     async def pause(self, error: str) -> None:
-        state = {"since": datetime.now(UTC).isoformat().replace("+00:00", "Z"), "error": error}
+        state = {"since": iso_utc(), "error": error}
         await self.blob.upload_blob(json.dumps(state), overwrite=True)
         self._cached = (time.monotonic(), state)
 

@@ -15,12 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from shared.identifiers import new_identifier
 from shared.insider.mapping import CompiledMapping, MappedCustomer, RejectedCustomer
 from shared.insider.pause import InsiderPause
-from shared.insider.upsert import build_upsert_body, encode_body, pack_users, read_upsert_reply
+from shared.insider.upsert import build_upsert_body, encode_body, pack_users, read_upsert_reply, upsert_request
 from shared.outbound_log.writer import CustomerSlice
 from shared.settings import InsiderSettings
 from shared.telemetry import delivery_span, log_extra
@@ -51,20 +49,6 @@ class SyncOutcome:
     requests_sent: int = 0
     request_identifiers: list[str] = field(default_factory=list)
     paused: str | None = None  # the pause reason when sending stopped on a 403 (or was already paused)
-
-
-def upsert_request(settings: InsiderSettings, body: bytes) -> httpx.Request:
-    return httpx.Request(
-        "POST",
-        f"{settings.api_url}/user/v1/upsert",
-        content=body,
-        headers={
-            "X-PARTNER-NAME": settings.partner_name.lower(),
-            "X-REQUEST-TOKEN": settings.api_key,
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-        },
-    )
 
 
 def _request_outcomes(result: UpstreamResult, count: int) -> list[tuple[str, list[dict[str, Any]], bool]]:

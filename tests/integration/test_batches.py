@@ -55,6 +55,9 @@ async def log_entries_for(azurite: Azurite, identifier: str) -> list[dict[str, o
 
 def test_batch_is_accepted_with_location_and_every_item_delivered(app: RunningApp, upstream: SandboxControl) -> None:
     tag = uuid.uuid4().hex
+    # An earlier test may have expired the session app's cached token (/_control/tokens/expire): one publish
+    # renews it first, so that every item below is delivered at its first attempt.
+    assert app.client.post("/api/inquba/events", json={"eventDefinitionCode": "WARM"}).status_code == 200
     response = app.client.post("/api/inquba/events/batch", json={"events": events(25, tag)})
     assert response.status_code == 202, response.text
     body = response.json()
