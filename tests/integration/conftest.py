@@ -76,8 +76,9 @@ class RunningApp:
         return "".join(self.process.output)
 
 
-def run_app(azurite: Azurite, sandbox: SandboxProcess, **overrides: str) -> RunningApp:
-    process = start_app(app_env(azurite, sandbox, **overrides), free_port())
+def run_app(azurite: Azurite, sandbox: SandboxProcess, *, port: int | None = None, **overrides: str) -> RunningApp:
+    """The app in its own process; `port` to come back where a stopped one was (as an app keeps its host name)."""
+    process = start_app(app_env(azurite, sandbox, **overrides), port or free_port())
     client = httpx.Client(base_url=process.base_url, headers={"x-functions-key": FUNCTION_KEY}, timeout=30.0)
     return RunningApp(process, client)
 
