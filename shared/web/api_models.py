@@ -103,20 +103,22 @@ class BatchAccepted(ApiModel):
     )
 
 
-class ItemStatus(ApiModel):
+class _Progress(ApiModel):
+    """Where one item's delivery stands: the fields every status answer shares."""
+
+    upstream_status: int | None = Field(alias="upstreamStatus", description="The upstream's last status code.")
+    error: str | None = Field(description="The last error, if any.")
+    attempts: int = Field(description="Delivery attempts so far.")
+
+
+class ItemStatus(_Progress):
     identifier: str = Field(description="The item's identifier.")
     status: str = Field(description="queued, pending, delivered, failed or dead-lettered.")
-    upstream_status: int | None = Field(alias="upstreamStatus", description="inQuba's last status code.")
-    error: str | None = Field(description="The last error, if any.")
-    attempts: int = Field(description="Delivery attempts so far.")
 
 
-class CustomerStatus(ApiModel):
+class CustomerStatus(_Progress):
     customer_id: str = Field(alias="customerId", description="The customer's id.")
     status: str = Field(description="queued, pending, synced, rejected, failed or dead-lettered.")
-    upstream_status: int | None = Field(alias="upstreamStatus", description="Insider's last status code.")
-    error: str | None = Field(description="The last error, if any.")
-    attempts: int = Field(description="Delivery attempts so far.")
 
 
 class RequestStatus(ApiModel):
@@ -132,15 +134,12 @@ class RequestStatus(ApiModel):
     )
 
 
-class DeliveryStatus(ApiModel):
+class DeliveryStatus(_Progress):
     """One item's delivery record, when GET /requests/{id} is given an item identifier."""
 
     identifier: str = Field(description="The item's identifier.")
     kind: str = Field(description="event or transaction.")
     status: str = Field(description="delivered, failed or dead-lettered.")
-    upstream_status: int | None = Field(alias="upstreamStatus", description="inQuba's last status code.")
-    error: str | None = Field(description="The last error, if any.")
-    attempts: int = Field(description="Delivery attempts.")
 
 
 class ReplayAccepted(ApiModel):
