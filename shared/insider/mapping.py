@@ -17,27 +17,27 @@ from typing import Any, Final, Literal
 
 from jsonschema import Draft202012Validator
 
-from shared.insider.values import (
-    ABSENT,
-    ATTRIBUTE_CONVERTERS,
+from shared.insider.names import (
     CUSTOM_NAME_PATTERN,
     DEFAULT_ATTRIBUTES,
     DEFAULT_EVENT_PARAMS,
     DEFAULT_IDENTIFIERS,
     EVENT_NAME_PATTERN,
-    IDENTIFIER_CONVERTERS,
-    PARAM_CONVERTERS,
     REQUIRED_EVENT_PARAMS,
-    VALUE_SCHEMAS,
-    Converter,
-    ValueRejected,
     is_custom_name,
     is_event_name,
     normalise_name,
-    to_custom_value,
-    to_id_string,
-    to_rfc3339,
 )
+from shared.insider.values import ABSENT, Converter, ValueRejected
+from shared.insider.values.converters import (
+    ATTRIBUTE_CONVERTERS,
+    IDENTIFIER_CONVERTERS,
+    PARAM_CONVERTERS,
+    VALUE_SCHEMAS,
+)
+from shared.insider.values.custom import to_custom_value
+from shared.insider.values.datetimes import to_rfc3339
+from shared.insider.values.text import to_id_string
 
 __all__ = [
     "CUSTOMER_ID_SOURCE",
