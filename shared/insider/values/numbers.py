@@ -63,9 +63,12 @@ def to_age(value: Any) -> Any:
 
 def to_number(value: Any) -> Any:
     """A finite number; numeric strings become int (no fraction/exponent) or float."""
-    if type(value) is int:
+    kind = type(value)
+    if kind is int:
         return value
-    if type(value) is float:
+    if kind is str:  # the usual source form, checked before the subclasses below
+        return _number_from_text(value)
+    if kind is float:
         if math.isfinite(value):
             return value
     elif isinstance(value, bool):
@@ -76,15 +79,20 @@ def to_number(value: Any) -> Any:
         if math.isfinite(value):
             return float(value)
     elif isinstance(value, str):
-        text = value.strip()
-        if not text:
-            return ABSENT
-        if _INTEGER_RE.fullmatch(text) is not None:
-            return int(text)
-        if _NUMBER_RE.fullmatch(text) is not None:
-            number = float(text)
-            if math.isfinite(number):
-                return number
+        return _number_from_text(value)
+    raise ValueRejected("number", f"must be a finite number, got {describe(value)}")
+
+
+def _number_from_text(value: str) -> Any:
+    text = value.strip()
+    if not text:
+        return ABSENT
+    if _NUMBER_RE.fullmatch(text) is not None:
+        if "." not in text and "e" not in text and "E" not in text:
+            return int(text)  # the number pattern without fraction or exponent: an integer
+        number = float(text)
+        if math.isfinite(number):
+            return number
     raise ValueRejected("number", f"must be a finite number, got {describe(value)}")
 
 

@@ -46,7 +46,6 @@ _EMAIL_RE = re.compile(r".+@.+\..+")  # Insider's own rule, §1.3 (used with ful
 _E164_RE = re.compile(r"\+[1-9][0-9]{6,14}", _A)
 _PHONE_SEPARATORS_RE = re.compile(r"[\s()\-]+")
 _LANGUAGE_RE = re.compile(r"([A-Za-z]{2,3})(?:[-_]([A-Za-z]{4}))?(?:[-_]([A-Za-z]{2}|[0-9]{3}))?", _A)
-_CURRENCY_RE = re.compile(r"[A-Z]{3}", _A)
 _URL_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:\S+", _A)
 
 
@@ -153,7 +152,7 @@ def to_currency(value: Any) -> Any:
         code = value.strip().upper()
         if not code:
             return ABSENT
-        if _CURRENCY_RE.fullmatch(code) is not None:
+        if len(code) == 3 and code.isascii() and code.isalpha():  # [A-Z]{3}: upper() left no a-z
             return code
     raise ValueRejected("iso4217", f"not an ISO 4217 currency code (3 letters): {describe(value)}")
 
