@@ -11,11 +11,13 @@ from functools import lru_cache
 from typing import Any, Final
 
 __all__ = [
+    "ARRAY_ATTRIBUTES",
     "CUSTOM_NAME_PATTERN",
     "DEFAULT_ATTRIBUTES",
     "DEFAULT_EVENT_PARAMS",
     "DEFAULT_IDENTIFIERS",
     "EVENT_NAME_PATTERN",
+    "INSIDER_ID",
     "REQUIRED_EVENT_PARAMS",
     "is_custom_name",
     "is_event_name",
@@ -24,6 +26,9 @@ __all__ = [
 
 #: Root keys of ``identifiers``; any other identifier goes under ``identifiers.custom``.
 DEFAULT_IDENTIFIERS: Final[tuple[str, ...]] = ("uuid", "email", "phone_number")
+
+#: The user-level key that addresses a user in place of ``identifiers`` (§1.3, example B of §10).
+INSIDER_ID: Final = "insider_id"
 
 #: Default attribute names (root of ``attributes``), §2.1.
 DEFAULT_ATTRIBUTES: Final[tuple[str, ...]] = (
@@ -46,6 +51,9 @@ DEFAULT_ATTRIBUTES: Final[tuple[str, ...]] = (
     "uuid",
     "lo",
 )
+
+#: Default attributes whose value is an array ("Number array", §2.1): ``not_append`` / ``append`` steer them (§3).
+ARRAY_ATTRIBUTES: Final[tuple[str, ...]] = ("static_segment_id", "list_id")
 
 #: Default event parameters (root of ``event_params``): the §4 table, the other predefined
 #: parameters of §4 and Segment's default list.

@@ -10,14 +10,10 @@ import azure.functions as func
 
 from shared.app_context import AppContext
 from shared.identifiers import customer_id_problem, new_identifier
+from shared.insider.compiled_mapping import CompiledMapping, load_mapping, source_fields_schema
 from shared.insider.drain import MAX_CUSTOMERS_PER_MESSAGE, QUEUE_SETTING, SyncMessage
-from shared.insider.mapping import (
-    CompiledMapping,
-    MappingInvalid,
-    RejectedCustomer,
-    load_mapping,
-    source_fields_schema,
-)
+from shared.insider.mapper import RejectedCustomer
+from shared.insider.mapping_checks import MappingInvalid
 from shared.insider.mapping_store import MappingConflict
 from shared.insider.upsert import build_upsert_body, pack_users
 from shared.web.api_models import (

@@ -18,7 +18,8 @@ from typing import Any
 import httpx
 
 from shared.identifiers import new_identifier
-from shared.insider.mapping import CompiledMapping, MappedCustomer, RejectedCustomer
+from shared.insider.compiled_mapping import CompiledMapping
+from shared.insider.mapper import MappedCustomer, RejectedCustomer
 from shared.insider.pause import InsiderPause
 from shared.insider.upsert import build_upsert_body, encode_body, pack_users, read_upsert_reply
 from shared.outbound_log.writer import CustomerSlice

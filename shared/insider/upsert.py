@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final
 
-from shared.insider.mapping import CompiledMapping
+from shared.insider.compiled_mapping import CompiledMapping
 
 __all__ = [
     "MAX_BYTES",

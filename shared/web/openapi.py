@@ -32,7 +32,7 @@ from shared.inquba.models import (
     TokenResponse,
     TransactionRequest,
 )
-from shared.insider.mapping import mapping_json_schema
+from shared.insider.mapping_schema import mapping_json_schema
 from shared.web import api_models as m
 from shared.web.problems import PROBLEM_MEDIA_TYPE
 

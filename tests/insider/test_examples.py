@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from shared.insider.mapping import CompiledMapping, MappedCustomer, load_mapping, map_customer
+from shared.insider.compiled_mapping import CompiledMapping, load_mapping
+from shared.insider.mapper import MappedCustomer, map_customer
 from shared.insider.upsert import build_upsert_body, encode_body
 from tests.insider import verbatim
 

@@ -7,7 +7,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from shared.insider.mapping import MappedCustomer, load_mapping, map_customer, source_fields_schema
+from shared.insider.compiled_mapping import load_mapping, source_fields_schema
+from shared.insider.mapper import MappedCustomer, map_customer
 from shared.insider.mapping_store import DEFAULT_MAPPING_PATH
 from shared.insider.values.converters import (
     ATTRIBUTE_CONVERTERS,

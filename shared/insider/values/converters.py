@@ -80,7 +80,7 @@ PARAM_CONVERTERS: Final[dict[str, Converter]] = {
 }
 
 #: The JSON value a flow sends for a field of each converter: the connector's dynamic schema of the
-#: customer fields a mapping reads (``mapping.source_fields_schema``). The converters also take
+#: customer fields a mapping reads (``compiled_mapping.source_fields_schema``). The converters also take
 #: the other forms they document (``"yes"`` for a boolean); a custom value is sent as given, so it has no
 #: one type.
 VALUE_SCHEMAS: Final[dict[Converter, dict[str, Any]]] = {
