@@ -133,9 +133,12 @@ async def preview(ctx: AppContext, req: func.HttpRequest) -> func.HttpResponse:
             users.append(outcome.user)
             results.append({"customerId": outcome.customer_id, "status": "valid", "errors": [],
                             "warnings": outcome.warnings})
-    packs = pack_users(users, skip_hook=mapping.skip_hook)
-    requests = [build_upsert_body(mapping, [users[i] for i in pack]) for pack in packs]
-    return model_response(PreviewResponse, {"requests": requests, "results": results})
+    callback = ctx.settings.insider.error_callback_url if ctx.settings.insider else None
+    packs = pack_users(users, skip_hook=mapping.skip_hook, error_callback_endpoint=callback)
+    requests = [build_upsert_body(mapping, [users[i] for i in pack], callback) for pack in packs]
+    mapping_warnings = [{"field": w["path"] or "/", "message": w["message"]} for w in mapping.warnings]
+    return model_response(PreviewResponse, {"requests": requests, "results": results,
+                                            "mappingWarnings": mapping_warnings})
 
 
 async def sync(ctx: AppContext, req: func.HttpRequest) -> func.HttpResponse:

@@ -135,7 +135,8 @@ class InsiderSyncer:
             return sync
 
         users = [m.user for m in mapped]
-        packs = pack_users(users, max_users=max_users, skip_hook=mapping.skip_hook)
+        packs = pack_users(users, max_users=max_users, skip_hook=mapping.skip_hook,
+                           error_callback_endpoint=self.settings.error_callback_url)
         for local, size in packs.oversized.items():
             m = mapped[local]
             results[owners[local]] = CustomerResult(m.customer_id, m.customer_name, "failed", [
@@ -164,7 +165,7 @@ class InsiderSyncer:
     async def _send(
         self, mapping: CompiledMapping, customers: list[MappedCustomer], inline_retry: bool, sync: SyncOutcome
     ) -> tuple[list[tuple[str, list[dict[str, Any]], bool]], int | None]:
-        body = build_upsert_body(mapping, [c.user for c in customers])
+        body = build_upsert_body(mapping, [c.user for c in customers], self.settings.error_callback_url)
         encoded = encode_body(body)
         identifier = new_identifier()
         sync.request_identifiers.append(identifier)

@@ -60,6 +60,7 @@ EXPECTED_SETTINGS: dict[str, str | None] = {
     "INSIDER_API_URL": "https://unification.useinsider.com/api",
     "INSIDER_PARTNER_NAME": None,
     "INSIDER_API_KEY": None,
+    "INSIDER_ERROR_CALLBACK_URL": "",
     "UPSTREAM_TIMEOUT_SECONDS": "30",
     "UPSTREAM_CONNECT_TIMEOUT_SECONDS": "5",
     "UPSTREAM_MAX_INLINE_RETRY_AFTER_SECONDS": "5",
