@@ -2,29 +2,27 @@
 
 ``map_customer`` turns one source customer into an Insider user object, or rejects it with every
 problem found, in small steps: the customer ID, the address (``insider_id`` or ``identifiers``),
-the attributes, the events, and the array flag. Nothing is ever sent from here. The rules are
-described in ``docs/insider-mapping.md``; the hot loops read the tuples ``compiled_mapping``
-prepared and call the converters of ``shared.insider.values`` directly.
+the attributes, the events (``event_mapper``), and the array flag. Nothing is ever sent from here.
+The rules are described in ``docs/insider-mapping.md``; the hot loops read the tuples
+``compiled_mapping`` prepared and call the converters of ``shared.insider.values`` directly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
-from shared.insider.names import INSIDER_ID, is_custom_name, is_event_name, normalise_name
+from shared.insider.event_mapper import map_events
+from shared.insider.mapper_common import NO_PARAMS, add_unmapped, problem, type_problem
+from shared.insider.names import INSIDER_ID
 from shared.insider.values import ABSENT, ValueRejected
-from shared.insider.values.custom import to_custom_value
-from shared.insider.values.datetimes import to_rfc3339
 from shared.insider.values.text import to_id_string
 
 if TYPE_CHECKING:
-    from shared.insider.compiled_mapping import CompiledMapping, EventPlan
+    from shared.insider.compiled_mapping import CompiledMapping
 
 __all__ = ["MappedCustomer", "RejectedCustomer", "map_customer"]
-
-_NO_PARAMS: Final[Mapping[str, Any]] = {}
 
 
 @dataclass(slots=True)
@@ -53,20 +51,6 @@ class RejectedCustomer:
     errors: list[dict[str, str]]
 
 
-def _problem(field_name: str, rule: str, message: str) -> dict[str, str]:
-    return {"field": field_name, "rule": rule, "message": message}
-
-
-def _type_name(value: Any) -> str:
-    return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
-        type(value), "number" if isinstance(value, int | float) else type(value).__name__
-    )
-
-
-def _type_problem(field_name: str, what: str, expected: str, value: Any) -> dict[str, str]:
-    return _problem(field_name, "type", f"{what} must be {expected}, got {_type_name(value)}")
-
-
 class _Arrays:
     """The append modes of the array values one user carries (Insider's flag is per user, §3)."""
 
@@ -89,7 +73,7 @@ def map_customer(mapping: CompiledMapping, customer: Any) -> MappedCustomer | Re
     invalid mapped value is returned as :class:`RejectedCustomer` with every problem found.
     """
     if not isinstance(customer, dict):
-        return RejectedCustomer(None, None, [_type_problem("customer", "a customer", "a JSON object", customer)])
+        return RejectedCustomer(None, None, [type_problem("customer", "a customer", "a JSON object", customer)])
     errors: list[dict[str, str]] = []
     raw_id = customer.get("id")
     customer_id = raw_id if isinstance(raw_id, str) and raw_id.strip() else _bad_customer_id(raw_id, errors)
@@ -97,21 +81,21 @@ def map_customer(mapping: CompiledMapping, customer: Any) -> MappedCustomer | Re
     customer_name = raw_name if isinstance(raw_name, str) else None
     attributes = customer.get("attributes")
     if attributes is None:
-        attributes = _NO_PARAMS
+        attributes = NO_PARAMS
     elif not isinstance(attributes, dict):
-        errors.append(_type_problem("attributes", "attributes", "an object", attributes))
-        attributes = _NO_PARAMS
+        errors.append(type_problem("attributes", "attributes", "an object", attributes))
+        attributes = NO_PARAMS
 
     user = _address(mapping, customer_id, raw_id, attributes, errors)
     payload_errors_from = len(errors)
     warnings: list[dict[str, str]] = []
     arrays = _Arrays() if mapping.array_modes_vary else None
     out_attributes = _attributes(mapping, customer_id, attributes, user.get("identifiers"), errors, warnings, arrays)
-    out_events, event_sources = _events(mapping, customer.get("events"), errors, warnings)
+    out_events, event_sources = map_events(mapping, customer.get("events"), errors, warnings)
 
     if not out_attributes and not out_events and len(errors) == payload_errors_from:
         errors.append(
-            _problem(
+            problem(
                 "customer",
                 "attribute-or-event-required",
                 "nothing to send besides identifiers: Insider needs at least one attribute or one event per user",
@@ -133,9 +117,9 @@ def map_customer(mapping: CompiledMapping, customer: Any) -> MappedCustomer | Re
 def _bad_customer_id(raw_id: Any, errors: list[dict[str, str]]) -> None:
     """Record why ``raw_id`` (missing, blank or not a string) is not a customer ID."""
     if raw_id is None or isinstance(raw_id, str):
-        errors.append(_problem("id", "required", "the customer ID is missing or blank"))
+        errors.append(problem("id", "required", "the customer ID is missing or blank"))
     else:
-        errors.append(_type_problem("id", "the customer ID", "a string", raw_id))
+        errors.append(type_problem("id", "the customer ID", "a string", raw_id))
 
 
 def _overwrites_arrays(mapping: CompiledMapping, arrays: _Arrays, warnings: list[dict[str, str]]) -> bool:
@@ -149,7 +133,7 @@ def _overwrites_arrays(mapping: CompiledMapping, arrays: _Arrays, warnings: list
         return mapping.not_append
     if arrays.appended is not None and arrays.overwritten is not None:
         warnings.append(
-            _problem(
+            problem(
                 arrays.overwritten,
                 "append-conflict",
                 f"appended, not overwritten: Insider takes not_append per user and {arrays.appended} is appended",
@@ -203,7 +187,7 @@ def _address(
         else:
             identifiers[key] = value
     if not seen_identifier:
-        errors.append(_problem("identifiers", "identifier-required", mapping.missing_identifiers_message))
+        errors.append(problem("identifiers", "identifier-required", mapping.missing_identifiers_message))
     if custom_identifiers:
         identifiers["custom"] = custom_identifiers
     return {"identifiers": identifiers}
@@ -289,7 +273,7 @@ def _unmapped_attributes(
         if source in consumed or value is None:
             continue
         field_name = f"attributes.{source}"
-        name = _add_unmapped(field_name, source, value, reserved, custom_attributes, warnings, "attribute")
+        name = add_unmapped(field_name, source, value, reserved, custom_attributes, warnings, "attribute")
         if arrays is not None and name is not None and type(custom_attributes[name]) is list:
             _note_array(arrays, not mapping.not_append, field_name)
 
@@ -306,7 +290,7 @@ def _drop_shadowed(
             value = out_attributes.pop(key)
             if value != identifiers[key]:
                 warnings.append(
-                    _problem(
+                    problem(
                         f"attributes.{key}",
                         "identifier-attribute",
                         f"not sent: Insider takes {key} from identifiers only, and the identifier "
@@ -315,198 +299,3 @@ def _drop_shadowed(
                 )
 
 
-def _add_unmapped(
-    field_name: str,
-    source: Any,
-    value: Any,
-    reserved: frozenset[str],
-    target: dict[str, Any],
-    warnings: list[dict[str, str]],
-    kind: str,
-) -> str | None:
-    """``unmapped: custom``: send an unmapped attribute / parameter as a custom one (its name), or report it."""
-    name = normalise_name(source) if isinstance(source, str) else None
-    if name is None or not is_custom_name(name):
-        warnings.append(
-            _problem(
-                field_name,
-                "custom-name",
-                f"not sent: unmapped {kind} name {source!r} does not normalise to a snake_case name",
-            )
-        )
-        return None
-    if name in reserved or name in target:
-        warnings.append(
-            _problem(
-                field_name,
-                "name-taken",
-                f"not sent: unmapped {kind} {source!r} normalises to {name!r}, which is a default "
-                f"Insider name or already used; map it explicitly",
-            )
-        )
-        return None
-    try:
-        target[name] = to_custom_value(value)
-    except ValueRejected as exc:
-        warnings.append(_problem(field_name, exc.rule, f"not sent: {exc.message}"))
-        return None
-    return name
-
-
-# --------------------------------------------------------------------------------------------
-# Events
-# --------------------------------------------------------------------------------------------
-
-
-def _events(
-    mapping: CompiledMapping, source_events: Any, errors: list[dict[str, str]], warnings: list[dict[str, str]]
-) -> tuple[list[dict[str, Any]], list[int]]:
-    """The user's ``events`` and, for each, its index in the source list."""
-    out_events: list[dict[str, Any]] = []
-    event_sources: list[int] = []
-    if source_events is None:
-        return out_events, event_sources
-    if not isinstance(source_events, list):
-        errors.append(_type_problem("events", "events", "an array", source_events))
-        return out_events, event_sources
-    for index, event in enumerate(source_events):
-        mapped = _map_event(mapping, index, event, errors, warnings)
-        if mapped is not None:
-            out_events.append(mapped)
-            event_sources.append(index)
-    return out_events, event_sources
-
-
-def _map_event(
-    mapping: CompiledMapping,
-    index: int,
-    event: Any,
-    errors: list[dict[str, str]],
-    warnings: list[dict[str, str]],
-) -> dict[str, Any] | None:
-    if not isinstance(event, dict):
-        errors.append(_type_problem(f"events[{index}]", "an event", "an object", event))
-        return None
-    source_name = event.get("name")
-    plan = mapping.events.get(source_name) if isinstance(source_name, str) else None
-    if plan is not None:
-        insider_name = plan.insider
-    else:
-        unmapped = _unmapped_event(mapping, index, source_name, errors, warnings)
-        if unmapped is None:
-            return None
-        insider_name, plan = unmapped
-    out: dict[str, Any] = {"event_name": insider_name}
-    timestamp = event.get("timestamp")
-    if timestamp is None:
-        errors.append(_problem(f"events[{index}].timestamp", "required", "the event timestamp is missing"))
-    else:
-        try:
-            timestamp = to_rfc3339(timestamp)
-        except ValueRejected as exc:
-            errors.append({"field": f"events[{index}].timestamp", "rule": exc.rule, "message": exc.message})
-        else:
-            if timestamp is ABSENT:
-                errors.append(_problem(f"events[{index}].timestamp", "required", "the event timestamp is blank"))
-            else:
-                out["timestamp"] = timestamp
-    params = event.get("params")
-    if params is None:
-        params = _NO_PARAMS
-    elif not isinstance(params, dict):
-        errors.append(_type_problem(f"events[{index}].params", "params", "an object", params))
-        params = _NO_PARAMS
-    event_params = _event_params(mapping, index, insider_name, plan, params, errors, warnings)
-    if event_params:
-        out["event_params"] = event_params
-    return out
-
-
-def _unmapped_event(
-    mapping: CompiledMapping, index: int, source_name: Any, errors: list[dict[str, str]], warnings: list[dict[str, str]]
-) -> tuple[str, EventPlan] | None:
-    """A source event the mapping does not name: its Insider name and plan in ``unmapped: custom`` mode,
-    else None (an error says why for a missing or non-string name)."""
-    if not isinstance(source_name, str) or not source_name:
-        if source_name is None or source_name == "":
-            errors.append(_problem(f"events[{index}].name", "required", "the event name is missing"))
-        else:
-            errors.append(_type_problem(f"events[{index}].name", "the event name", "a string", source_name))
-        return None
-    if not mapping.unmapped_custom:
-        return None
-    insider_name = normalise_name(source_name)
-    if not is_event_name(insider_name):
-        warnings.append(
-            _problem(
-                f"events[{index}].name",
-                "event-name",
-                f"not sent: unmapped event {source_name!r} does not normalise to a safe Insider event name",
-            )
-        )
-        return None
-    if insider_name in mapping.reserved_event_names:
-        warnings.append(
-            _problem(
-                f"events[{index}].name",
-                "name-taken",
-                f"not sent: unmapped event {source_name!r} normalises to {insider_name!r}, which "
-                "is mapped from another source event or needs required parameters; map it explicitly",
-            )
-        )
-        return None
-    return insider_name, mapping.unmapped_event_plan
-
-
-def _event_params(
-    mapping: CompiledMapping,
-    index: int,
-    insider_name: str,
-    plan: EventPlan,
-    params: Mapping[str, Any],
-    errors: list[dict[str, str]],
-    warnings: list[dict[str, str]],
-) -> dict[str, Any]:
-    """The event's ``event_params``: mapped rows, required ones checked, then (``unmapped: custom``) the rest."""
-    event_params: dict[str, Any] = {}
-    custom_params: dict[str, Any] = {}
-    for source, key, custom, convert in plan.rules:
-        value = params.get(source)
-        if value is None:
-            continue
-        try:
-            value = convert(value)
-        except ValueRejected as exc:
-            errors.append({"field": f"events[{index}].params.{source}", "rule": exc.rule, "message": exc.message})
-            continue
-        if value is ABSENT:
-            continue
-        if custom:
-            custom_params[key] = value
-        else:
-            event_params[key] = value
-    for key, source in plan.required:
-        if key not in event_params:
-            _require_param(index, insider_name, key, source, params.get(source), errors)
-    if mapping.unmapped_custom and params:
-        for source, value in params.items():
-            if source not in plan.consumed and value is not None:
-                field_name = f"events[{index}].params.{source}"
-                _add_unmapped(field_name, source, value, plan.reserved, custom_params, warnings, "parameter")
-    if custom_params:
-        event_params["custom"] = custom_params
-    return event_params
-
-
-def _require_param(
-    index: int, insider_name: str, key: str, source: str, raw: Any, errors: list[dict[str, str]]
-) -> None:
-    """A required parameter that is missing or blank (a present but invalid one has its value error already)."""
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        errors.append(
-            _problem(
-                f"events[{index}].params.{source}",
-                "required",
-                f"Insider rejects a {insider_name} event without {key} (mapped from {source})",
-            )
-        )
