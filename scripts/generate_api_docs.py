@@ -66,7 +66,8 @@ class _Converter:
     """Inlines and converts the schemas of one side: inputs (`output=False`) or outputs (`output=True`)."""
 
     def __init__(self, components: dict[str, Any], output: bool = False) -> None:
-        from shared.web.openapi import FIELD_VISIBILITY, REF_PREFIX, title_of
+        from shared.web.openapi import title_of
+        from shared.web.operations import FIELD_VISIBILITY, REF_PREFIX
 
         self.components = components
         self.output = output

@@ -24,7 +24,7 @@ from scripts import generate_api_docs as generator
 from scripts.generate_api_docs import CONNECTOR_DIR, ROOT
 from shared.inquba.models import CERTIFIED_TOKEN_FIELDS
 from shared.web.api_models import InsiderSourceFields
-from shared.web.openapi import FIELD_VISIBILITY
+from shared.web.operations import FIELD_VISIBILITY
 
 REFERENCE_SCHEMAS = ROOT.parent / "shared" / "reference" / "powerplatform"
 README = CONNECTOR_DIR / "readme.md"

@@ -14,7 +14,8 @@ from openapi_spec_validator.validation import OpenAPIV2SpecValidator, OpenAPIV31
 import function_app
 from scripts import generate_api_docs as generator
 from scripts.generate_api_docs import ROOT
-from shared.web.openapi import OPERATIONS, DocumentationMismatch, build_openapi, http_routes
+from shared.web.openapi import build_openapi, http_routes
+from shared.web.operations import OPERATIONS, DocumentationMismatch
 from tests.integration.conftest import RunningApp
 
 METHODS = {"get", "put", "post", "delete", "patch"}
