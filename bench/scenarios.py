@@ -336,7 +336,7 @@ def insider_batching(b: Bench) -> None:
 def mapping_speed(b: Bench) -> None:
     code = (
         "import json,time\n"
-        "from shared.insider.mapping import load_mapping\n"
+        "from shared.insider.compiled_mapping import load_mapping\n"
         "from bench.scenarios import customer\n"
         "m=load_mapping(json.load(open('shared/insider/mapping.default.json')))\n"
         f"cs=[customer(i,'m') for i in range({b.size(50_000, 2_000)})]\n"

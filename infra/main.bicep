@@ -175,6 +175,9 @@ param inqubaTokenRefreshSkewSeconds int = 60
 @description('INSIDER_API_URL: Insider UCD API base URL.')
 param insiderApiUrl string = 'https://unification.useinsider.com/api'
 
+@description('INSIDER_ERROR_CALLBACK_URL: https URL sent as every upsert\'s error_callback_endpoint. Empty: none.')
+param insiderErrorCallbackUrl string = ''
+
 @description('UPSTREAM_TIMEOUT_SECONDS: total timeout of an upstream HTTP call.')
 @minValue(1)
 param upstreamTimeoutSeconds int = 30
@@ -429,6 +432,7 @@ var configSettings = {
   INQUBA_TOKEN_REFRESH_SKEW_SECONDS: string(inqubaTokenRefreshSkewSeconds)
   INSIDER_API_URL: insiderApiUrl
   INSIDER_PARTNER_NAME: insiderPartnerName
+  INSIDER_ERROR_CALLBACK_URL: insiderErrorCallbackUrl
   UPSTREAM_TIMEOUT_SECONDS: string(upstreamTimeoutSeconds)
   UPSTREAM_CONNECT_TIMEOUT_SECONDS: string(upstreamConnectTimeoutSeconds)
   UPSTREAM_MAX_INLINE_RETRY_AFTER_SECONDS: string(upstreamMaxInlineRetryAfterSeconds)

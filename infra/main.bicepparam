@@ -117,6 +117,10 @@ param insiderPartnerName = readEnvironmentVariable('INSIDER_PARTNER_NAME')
 // INSIDER_API_URL: Insider UCD API base URL.
 param insiderApiUrl = 'https://unification.useinsider.com/api'
 
+// INSIDER_ERROR_CALLBACK_URL: an https URL Insider notifies when an upsert fails to unify after its 200
+// (sent as error_callback_endpoint). Empty: not sent.
+param insiderErrorCallbackUrl = ''
+
 // ---- Behaviour of the app -------------------------------------------------------------------
 
 // UPSTREAM_TIMEOUT_SECONDS: total timeout of one upstream HTTP call.

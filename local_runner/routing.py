@@ -193,6 +193,27 @@ def _parse_parameter(body: str) -> Parameter:
     return Parameter(name, constraints, optional, default, catch_all)
 
 
+def _parameter_body(text: str, start: int) -> tuple[int, str]:
+    """The text of the parameter opened before ``start`` (``{{``/``}}`` unescaped), and the index of its ``}``."""
+    j, body = start, []
+    while True:
+        if j >= len(text):
+            raise ValueError(f"unterminated parameter in segment {text!r}")
+        if text[j] == "}" and text[j + 1 : j + 2] == "}":
+            body.append("}")
+            j += 2
+        elif text[j] == "}":
+            return j, "".join(body)
+        elif text[j] == "{" and text[j + 1 : j + 2] == "{":
+            body.append("{")
+            j += 2
+        elif text[j] == "{":
+            raise ValueError(f"unexpected '{{' in segment {text!r}")
+        else:
+            body.append(text[j])
+            j += 1
+
+
 def _parse_segment(text: str) -> tuple[Part, ...]:
     parts: list[Part] = []
     literal: list[str] = []
@@ -208,29 +229,13 @@ def _parse_segment(text: str) -> tuple[Part, ...]:
         elif char == "}":
             raise ValueError(f"unbalanced '}}' in segment {text!r}")
         elif char == "{":
-            j, body = i + 1, []
-            while True:
-                if j >= len(text):
-                    raise ValueError(f"unterminated parameter in segment {text!r}")
-                if text[j] == "}" and text[j + 1 : j + 2] == "}":
-                    body.append("}")
-                    j += 2
-                elif text[j] == "}":
-                    break
-                elif text[j] == "{" and text[j + 1 : j + 2] == "{":
-                    body.append("{")
-                    j += 2
-                elif text[j] == "{":
-                    raise ValueError(f"unexpected '{{' in segment {text!r}")
-                else:
-                    body.append(text[j])
-                    j += 1
+            j, body = _parameter_body(text, i + 1)
             if literal:
                 parts.append("".join(literal))
                 literal = []
             if parts and isinstance(parts[-1], Parameter):
                 raise ValueError(f"segment {text!r} has two parameters without a literal between them")
-            parts.append(_parse_parameter("".join(body)))
+            parts.append(_parse_parameter(body))
             i = j + 1
         else:
             literal.append(char)

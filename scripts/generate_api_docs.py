@@ -93,13 +93,9 @@ class _Converter:
             schema = {**self.components[name], **outer}
         return schema, name
 
-    def convert(self, schema: dict[str, Any], depth: int = 0, within: str = "important") -> dict[str, Any]:
-        if depth > 20:
-            raise ValueError("schema nested too deeply (a recursive $ref?)")
-        schema, name = self._resolve(schema)
-        names = (name,) if name else ()
-        schema = copy.deepcopy(schema)
-        nullable = False
+    def _without_alternatives(self, schema: dict[str, Any]) -> tuple[dict[str, Any], bool, tuple[str, ...]]:
+        """anyOf / oneOf folded into one schema (Swagger 2.0 has neither): (schema, nullable, component names)."""
+        nullable, names = False, ()
         for keyword in ("anyOf", "oneOf"):
             if keyword in schema:
                 options = schema.pop(keyword)
@@ -117,25 +113,15 @@ class _Converter:
                 outer = {k: v for k, v in schema.items() if k not in ("anyOf", "oneOf", "title")}
                 schema = {**copy.deepcopy(base), **outer}
                 names = names or base_names
-        if "allOf" in schema:  # the mapping schema's if/then rules: descriptive only, not expressible in 2.0
-            schema["allOf"] = [s for s in schema["allOf"] if "if" not in s]
-            if not schema["allOf"]:
-                del schema["allOf"]
-        kind = schema.get("type")
-        if isinstance(kind, list):
-            kinds = [k for k in kind if k != "null"]
-            nullable = nullable or len(kinds) < len(kind)
-            schema["type"] = kinds[0] if len(kinds) == 1 else "string"  # string | number | boolean: sent as text
-        if "const" in schema:
-            value = schema["const"]
-            schema["enum"] = [value]
-            schema.setdefault("type", {str: "string", bool: "boolean", int: "integer"}.get(type(value), "string"))
-        for bound, flag in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
-            if isinstance(schema.get(bound), int | float) and not isinstance(schema.get(bound), bool):
-                schema[flag] = schema.pop(bound)
-                schema[bound] = True
-        if schema.get("default", 0) is None:
-            del schema["default"]
+        return schema, nullable, names
+
+    def convert(self, schema: dict[str, Any], depth: int = 0, within: str = "important") -> dict[str, Any]:
+        if depth > 20:
+            raise ValueError("schema nested too deeply (a recursive $ref?)")
+        schema, name = self._resolve(schema)
+        schema, nullable, alternative_names = self._without_alternatives(copy.deepcopy(schema))
+        names = ((name,) if name else ()) or alternative_names
+        nullable = _to_swagger_keywords(schema) or nullable
         out = {k: v for k, v in schema.items() if k not in _DROPPED_KEYWORDS}
         if nullable:
             out["x-nullable"] = True
@@ -144,24 +130,52 @@ class _Converter:
         if isinstance(out.get("additionalProperties"), dict):
             out["additionalProperties"] = self.convert(out["additionalProperties"], depth + 1, within)
         if "properties" in out:
-            if out.get("type") is None:
-                out["type"] = "object"
-            required = set(out.get("required", []))
-            properties = {}
-            for prop, value in out["properties"].items():
-                if "x-alias-of" in value:  # another name of a field (the certified connector's): one field each
-                    continue
-                visibility = self._visibility(names, prop, prop in required, within)
-                converted = self.convert(value, depth + 1, visibility)
-                title = value.get("x-ms-summary") or self._resolve(value)[0].get("x-ms-summary") or self.title_of(prop)
-                converted["x-ms-summary"] = title
-                converted.setdefault("description", f"{title}.")
-                converted["x-ms-visibility"] = visibility
-                properties[prop] = converted
-            # Important fields first, required ones first among them; otherwise the model's order.
-            out["properties"] = dict(sorted(properties.items(), key=lambda kv: (
-                VISIBILITY_RANK[kv[1]["x-ms-visibility"]], kv[0] not in required)))
+            self._convert_properties(out, names, depth, within)
         return out
+
+    def _convert_properties(self, out: dict[str, Any], names: tuple[str, ...], depth: int, within: str) -> None:
+        if out.get("type") is None:
+            out["type"] = "object"
+        required = set(out.get("required", []))
+        properties = {}
+        for prop, value in out["properties"].items():
+            if "x-alias-of" in value:  # another name of a field (the certified connector's): one field each
+                continue
+            visibility = self._visibility(names, prop, prop in required, within)
+            converted = self.convert(value, depth + 1, visibility)
+            title = value.get("x-ms-summary") or self._resolve(value)[0].get("x-ms-summary") or self.title_of(prop)
+            converted["x-ms-summary"] = title
+            converted.setdefault("description", f"{title}.")
+            converted["x-ms-visibility"] = visibility
+            properties[prop] = converted
+        # Important fields first, required ones first among them; otherwise the model's order.
+        out["properties"] = dict(sorted(properties.items(), key=lambda kv: (
+            VISIBILITY_RANK[kv[1]["x-ms-visibility"]], kv[0] not in required)))
+
+
+def _to_swagger_keywords(schema: dict[str, Any]) -> bool:
+    """Rewrite, in place, the keywords Swagger 2.0 spells differently or lacks; True when a type list had null."""
+    nullable = False
+    if "allOf" in schema:  # the mapping schema's if/then rules: descriptive only, not expressible in 2.0
+        schema["allOf"] = [s for s in schema["allOf"] if "if" not in s]
+        if not schema["allOf"]:
+            del schema["allOf"]
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kinds = [k for k in kind if k != "null"]
+        nullable = len(kinds) < len(kind)
+        schema["type"] = kinds[0] if len(kinds) == 1 else "string"  # string | number | boolean: sent as text
+    if "const" in schema:
+        value = schema["const"]
+        schema["enum"] = [value]
+        schema.setdefault("type", {str: "string", bool: "boolean", int: "integer"}.get(type(value), "string"))
+    for bound, flag in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        if isinstance(schema.get(bound), int | float) and not isinstance(schema.get(bound), bool):
+            schema[flag] = schema.pop(bound)
+            schema[bound] = True
+    if schema.get("default", 0) is None:
+        del schema["default"]
+    return nullable
 
 
 def _parameter(param: dict[str, Any], converter: _Converter) -> dict[str, Any]:

@@ -79,6 +79,7 @@ SETTINGS: dict[str, Setting] = {
     "INQUBA_TOKEN_URL": Setting(DEFAULT_INQUBA_TOKEN_URL),
     "INQUBA_API_URL": Setting(DEFAULT_INQUBA_API_URL),
     "INSIDER_API_URL": Setting(DEFAULT_INSIDER_API_URL),
+    "INSIDER_ERROR_CALLBACK_URL": Setting(""),
     "INQUBA_ALLOWED_TOKEN_HOSTS": Setting("*.inqubacx.com"),
     **_numbers(
         INQUBA_TOKEN_DEFAULT_LIFETIME_SECONDS=("300", int, 1),
@@ -158,6 +159,8 @@ class InsiderSettings:
     partner_name: str
     api_key: str
     api_url: str
+    # Sent as every upsert's error_callback_endpoint (insider-api.md §1.2); None: the key is not sent.
+    error_callback_url: str | None = None
 
     def __repr__(self) -> str:
         return f"InsiderSettings(partner_name={self.partner_name!r}, api_url={self.api_url!r})"
@@ -234,6 +237,17 @@ class _Reader:
             self.problems.append(f"{name} has unknown placeholders {sorted(unknown)}; allowed: {sorted(placeholders)}")
         return value
 
+    def https_url(self, name: str) -> str | None:
+        """An optional absolute https URL (a host, no white space)."""
+        value = self.text(name)
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme != "https" or not parts.hostname or any(char.isspace() for char in value):
+            self.problems.append(f"{name} must be an absolute https URL, got {value!r}")
+            return None
+        return value
+
     def group(self, names: tuple[str, ...], label: str) -> dict[str, str] | None:
         """All of `names` or none of them: a partial group is a configuration mistake."""
         values = {name: self.text(name) for name in names}
@@ -290,6 +304,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     insider_url = r.url_template("INSIDER_API_URL", DEFAULT_INSIDER_API_URL, set()).rstrip("/")
     inquba_values = r.group(INQUBA_CREDENTIAL_SETTINGS, "inQuba")
     insider_values = r.group(INSIDER_CREDENTIAL_SETTINGS, "Insider")
+    error_callback_url = r.https_url("INSIDER_ERROR_CALLBACK_URL")
     allowed = tuple(
         p.strip().lower() for p in (r.text("INQUBA_ALLOWED_TOKEN_HOSTS", SETTINGS["INQUBA_ALLOWED_TOKEN_HOSTS"].default)
                                     or "").split(",")
@@ -312,7 +327,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         partner = insider_values["INSIDER_PARTNER_NAME"]
         if partner != partner.lower():
             r.problems.append("INSIDER_PARTNER_NAME must be lowercase (Insider requires it)")
-        insider = InsiderSettings(partner_name=partner, api_key=insider_values["INSIDER_API_KEY"], api_url=insider_url)
+        insider = InsiderSettings(partner_name=partner, api_key=insider_values["INSIDER_API_KEY"], api_url=insider_url,
+                                  error_callback_url=error_callback_url)
 
     def names(kind: str) -> dict[str, str]:
         return {setting: r.text(setting, default) or default for setting, default in STORAGE_RESOURCES[kind].items()}

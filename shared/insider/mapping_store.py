@@ -10,7 +10,7 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.storage.blob.aio import ContainerClient
 
-from shared.insider.mapping import CompiledMapping, load_mapping
+from shared.insider.compiled_mapping import CompiledMapping, load_mapping
 
 BLOB_NAME = "mapping.json"
 DEFAULT_ETAG = '"default"'  # the ETag of "no mapping stored yet: the default file is in use"

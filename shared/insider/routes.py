@@ -10,14 +10,10 @@ import azure.functions as func
 
 from shared.app_context import AppContext
 from shared.identifiers import customer_id_problem, new_identifier
+from shared.insider.compiled_mapping import CompiledMapping, load_mapping, source_fields_schema
 from shared.insider.drain import enqueue_customers
-from shared.insider.mapping import (
-    CompiledMapping,
-    MappingInvalid,
-    RejectedCustomer,
-    load_mapping,
-    source_fields_schema,
-)
+from shared.insider.mapper import RejectedCustomer
+from shared.insider.mapping_checks import MappingInvalid
 from shared.insider.mapping_store import MappingConflict
 from shared.insider.upsert import build_upsert_body, pack_users
 from shared.web.api_models import (
@@ -137,9 +133,12 @@ async def preview(ctx: AppContext, req: func.HttpRequest) -> func.HttpResponse:
             users.append(outcome.user)
             results.append({"customerId": outcome.customer_id, "status": "valid", "errors": [],
                             "warnings": outcome.warnings})
-    packs = pack_users(users, skip_hook=mapping.skip_hook)
-    requests = [build_upsert_body(mapping, [users[i] for i in pack]) for pack in packs]
-    return model_response(PreviewResponse, {"requests": requests, "results": results})
+    callback = ctx.settings.insider.error_callback_url if ctx.settings.insider else None
+    packs = pack_users(users, skip_hook=mapping.skip_hook, error_callback_endpoint=callback)
+    requests = [build_upsert_body(mapping, [users[i] for i in pack], callback) for pack in packs]
+    mapping_warnings = [{"field": w["path"] or "/", "message": w["message"]} for w in mapping.warnings]
+    return model_response(PreviewResponse, {"requests": requests, "results": results,
+                                            "mappingWarnings": mapping_warnings})
 
 
 async def sync(ctx: AppContext, req: func.HttpRequest) -> func.HttpResponse:

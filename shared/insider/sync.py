@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.identifiers import new_identifier
-from shared.insider.mapping import CompiledMapping, MappedCustomer, RejectedCustomer
+from shared.insider.compiled_mapping import CompiledMapping
+from shared.insider.mapper import MappedCustomer, RejectedCustomer
 from shared.insider.pause import InsiderPause
 from shared.insider.upsert import build_upsert_body, encode_body, pack_users, read_upsert_reply, upsert_request
 from shared.outbound_log.writer import CustomerSlice
@@ -118,7 +119,8 @@ class InsiderSyncer:
             return sync
 
         users = [m.user for m in mapped]
-        packs = pack_users(users, max_users=max_users, skip_hook=mapping.skip_hook)
+        packs = pack_users(users, max_users=max_users, skip_hook=mapping.skip_hook,
+                           error_callback_endpoint=self.settings.error_callback_url)
         for local, size in packs.oversized.items():
             m = mapped[local]
             results[owners[local]] = CustomerResult(m.customer_id, m.customer_name, "failed", [
@@ -147,7 +149,7 @@ class InsiderSyncer:
     async def _send(
         self, mapping: CompiledMapping, customers: list[MappedCustomer], inline_retry: bool, sync: SyncOutcome
     ) -> tuple[list[tuple[str, list[dict[str, Any]], bool]], int | None]:
-        body = build_upsert_body(mapping, [c.user for c in customers])
+        body = build_upsert_body(mapping, [c.user for c in customers], self.settings.error_callback_url)
         encoded = encode_body(body)
         identifier = new_identifier()
         sync.request_identifiers.append(identifier)

@@ -13,7 +13,7 @@ from typing import Any, Final
 
 import httpx
 
-from shared.insider.mapping import CompiledMapping
+from shared.insider.compiled_mapping import CompiledMapping
 from shared.settings import InsiderSettings
 
 __all__ = [
@@ -45,13 +45,24 @@ def encode_body(body: dict[str, Any]) -> bytes:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def build_upsert_body(mapping: CompiledMapping, users: list[dict[str, Any]]) -> dict[str, Any]:
-    """``{"skip_hook": <mapping option>, "users": users}``.
+def build_upsert_body(
+    mapping: CompiledMapping, users: list[dict[str, Any]], error_callback_endpoint: str | None = None
+) -> dict[str, Any]:
+    """``{"skip_hook": <mapping option>, "error_callback_endpoint"?: <URL>, "users": users}``.
 
     ``skip_hook`` is always written, ``false`` included (Insider's default, and the form of the
     vendor's main sample), so a logged request shows which behaviour was asked for.
+    ``error_callback_endpoint`` (§1.2, example B) only when one is configured
+    (``INSIDER_ERROR_CALLBACK_URL``): Insider notifies it when a unification fails after the 200.
     """
-    return {"skip_hook": mapping.skip_hook, "users": users}
+    return _envelope(mapping.skip_hook, error_callback_endpoint, users)
+
+
+def _envelope(skip_hook: bool, error_callback_endpoint: str | None, users: list[Any]) -> dict[str, Any]:
+    # Key order as in example B (§10): skip_hook, error_callback_endpoint, users.
+    if error_callback_endpoint is None:
+        return {"skip_hook": skip_hook, "users": users}
+    return {"skip_hook": skip_hook, "error_callback_endpoint": error_callback_endpoint, "users": users}
 
 
 class PackedRequests(list[list[int]]):
@@ -78,17 +89,19 @@ def pack_users(
     max_bytes: int = MAX_BYTES,
     *,
     skip_hook: bool = False,
+    error_callback_endpoint: str | None = None,
 ) -> PackedRequests:
     """Pack user indices into requests that hold at most ``max_users`` users and ``max_bytes`` bytes.
 
     Sizes are exact for the body ``build_upsert_body`` makes and ``encode_body`` encodes (pass
-    the mapping's ``skip_hook``: ``true`` is one byte shorter than ``false``). Users keep their
+    the mapping's ``skip_hook``: ``true`` is one byte shorter than ``false``; and the
+    ``error_callback_endpoint`` the bodies will carry). Users keep their
     order; a request is closed when the next user would break either limit. A user too large to
     fit in a request on its own is left out and reported in ``result.oversized``.
     """
     if max_users < 1:
         raise ValueError("max_users must be at least 1")
-    envelope = _encoded_size({"skip_hook": skip_hook, "users": []})  # {"skip_hook":false,"users":[]}
+    envelope = _encoded_size(_envelope(skip_hook, error_callback_endpoint, []))  # {"skip_hook":false,"users":[]}
     result = PackedRequests()
     current: list[int] = []
     current_bytes = envelope

@@ -158,6 +158,31 @@ def _text(params: Mapping[str, str], name: str) -> str | None:
     return value.strip() if value is not None and value.strip() else None
 
 
+def _time_range(params: Mapping[str, str], errors: list[FieldError]) -> tuple[datetime | None, datetime | None]:
+    """``from`` and ``to`` (each optional), and that they are in order."""
+    times: dict[str, datetime | None] = {"from": None, "to": None}
+    for name in times:
+        if (text := _text(params, name)) is not None:
+            try:
+                times[name] = _parse_time(text)
+            except ValueError as exc:
+                errors.append(FieldError(name, str(exc)))
+    if times["from"] and times["to"] and times["from"] > times["to"]:
+        errors.append(FieldError("from", "must not be later than to"))
+    return times["from"], times["to"]
+
+
+def _limit(params: Mapping[str, str], errors: list[FieldError]) -> int:
+    limit_text = _text(params, "limit")
+    if limit_text is None:
+        return DEFAULT_LIMIT
+    # ASCII digits only: str.isdigit() takes "²", which int() refuses, and int() refuses 4,300+ digits.
+    if not re.fullmatch(r"0*[0-9]{1,3}", limit_text) or not 1 <= int(limit_text) <= MAX_LIMIT:
+        errors.append(FieldError("limit", f"must be a whole number from 1 to {MAX_LIMIT}"))
+        return DEFAULT_LIMIT
+    return int(limit_text)
+
+
 def parse_query(params: Mapping[str, str]) -> LogQuery:
     """The list route's query parameters; every bad one named in one 400 problem. Empty ones are absent."""
     errors: list[FieldError] = []
@@ -179,23 +204,9 @@ def parse_query(params: Mapping[str, str]) -> LogQuery:
         target = target.lower()
         if target not in TARGETS:
             errors.append(FieldError("target", f"must be one of {', '.join(TARGETS)}"))
-    times: dict[str, datetime | None] = {"from": None, "to": None}
-    for name in times:
-        if (text := _text(params, name)) is not None:
-            try:
-                times[name] = _parse_time(text)
-            except ValueError as exc:
-                errors.append(FieldError(name, str(exc)))
-    if times["from"] and times["to"] and times["from"] > times["to"]:
-        errors.append(FieldError("from", "must not be later than to"))
-    limit = DEFAULT_LIMIT
-    if (limit_text := _text(params, "limit")) is not None:
-        # ASCII digits only: str.isdigit() takes "²", which int() refuses, and int() refuses 4,300+ digits.
-        if not re.fullmatch(r"0*[0-9]{1,3}", limit_text) or not 1 <= int(limit_text) <= MAX_LIMIT:
-            errors.append(FieldError("limit", f"must be a whole number from 1 to {MAX_LIMIT}"))
-        else:
-            limit = int(limit_text)
-    query = LogQuery(identifier, customer_id, error, status, target, times["from"], times["to"], limit,
+    start, end = _time_range(params, errors)
+    limit = _limit(params, errors)
+    query = LogQuery(identifier, customer_id, error, status, target, start, end, limit,
                      _text(params, "continuationToken"))
     if query.continuation_token is not None and not errors:
         try:

@@ -241,6 +241,11 @@ class PreviewResult(ApiModel):
 class PreviewResponse(ApiModel):
     requests: list[dict[str, Any]] = Field(description="The exact upsert bodies that would be sent.")
     results: list[PreviewResult] = Field(description="One result per customer, in input order.")
+    mapping_warnings: list[FieldProblem] = Field(
+        alias="mappingWarnings",
+        description="What the mapping sends that the app cannot check (a default: true attribute it does not "
+        "list, arrays of both append modes); field is a JSON Pointer into the mapping.",
+    )
 
 
 class ResumeResponse(ApiModel):

@@ -26,7 +26,7 @@ from shared.function_app_base import FunctionApp
 from shared.inquba.models import (
     Attribute,
 )
-from shared.insider.mapping import mapping_json_schema
+from shared.insider.mapping_schema import mapping_json_schema
 from shared.web.openapi_operations import (
     BAD_REQUEST,
     FIELD_DOCS,

@@ -76,3 +76,16 @@ def test_allowed_token_hosts_are_glob_patterns() -> None:
 
 def test_setting_names_cover_the_storage_resources() -> None:
     assert {"INQUBA_EVENTS_QUEUE", "OUTBOUND_LOG_TABLE", "TOKEN_CACHE_CONTAINER"} <= ALL_SETTING_NAMES
+
+
+def test_insider_error_callback_url_is_an_optional_absolute_https_url() -> None:
+    insider = {"INSIDER_PARTNER_NAME": "brand", "INSIDER_API_KEY": "k"}
+    settings = load_settings({**BASE, **insider})
+    assert settings.insider is not None and settings.insider.error_callback_url is None
+    url = "https://hooks.example.com/insider/errors?key=1"
+    settings = load_settings({**BASE, **insider, "INSIDER_ERROR_CALLBACK_URL": f" {url} "})
+    assert settings.insider is not None and settings.insider.error_callback_url == url
+    for bad in ("http://hooks.example.com/x", "/insider/errors", "https://", "https://hooks.example.com/a b"):
+        with pytest.raises(SettingsError) as info:
+            load_settings({**BASE, **insider, "INSIDER_ERROR_CALLBACK_URL": bad})
+        assert info.value.problems == [f"INSIDER_ERROR_CALLBACK_URL must be an absolute https URL, got {bad!r}"]

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from shared.insider.mapping import CompiledMapping, MappedCustomer, load_mapping, map_customer
+from shared.insider.compiled_mapping import CompiledMapping, load_mapping
+from shared.insider.mapper import MappedCustomer, map_customer
 from shared.insider.upsert import build_upsert_body, encode_body
 from tests.insider import verbatim
 
@@ -36,6 +37,34 @@ def _assert_users(users: list[dict[str, Any]], example: str) -> None:
     assert encode_body({"users": users}) == encode_body({"users": expected["users"]})
 
 
+#: Example A's event rows: a source order line sent as a purchase, a sign-up as a custom event.
+EXAMPLE_A_EVENTS: list[dict[str, Any]] = [
+    {
+        "source": "order_line",
+        "insider": "purchase",
+        "params": [
+            {"source": "sku", "insider": "product_id"},
+            {"source": "product_name", "insider": "name"},
+            {"source": "list_price", "insider": "unit_price"},
+            {"source": "price", "insider": "unit_sale_price"},
+            {"source": "order_id", "insider": "event_group_id"},
+            {"source": "categories", "insider": "taxonomy"},
+            {"source": "currency", "insider": "currency"},
+            {"source": "qty", "insider": "quantity"},
+        ],
+    },
+    {
+        "source": "signup",
+        "insider": "account_created",
+        "params": [
+            {"source": "plan", "insider": "customer_type", "custom": True},
+            {"source": "trial_start", "insider": "trial_start_date", "custom": True},
+            {"source": "trial_end", "insider": "trial_end_date", "custom": True},
+        ],
+    },
+]
+
+
 def test_example_a_main_sample_full_body() -> None:
     mapping = load_mapping(
         {
@@ -52,31 +81,7 @@ def test_example_a_main_sample_full_body() -> None:
                 {"source": "birth_date", "insider": "birthday"},
                 {"source": "favourite_colours", "insider": "favorite_color", "custom": True},
             ],
-            "events": [
-                {
-                    "source": "order_line",
-                    "insider": "purchase",
-                    "params": [
-                        {"source": "sku", "insider": "product_id"},
-                        {"source": "product_name", "insider": "name"},
-                        {"source": "list_price", "insider": "unit_price"},
-                        {"source": "price", "insider": "unit_sale_price"},
-                        {"source": "order_id", "insider": "event_group_id"},
-                        {"source": "categories", "insider": "taxonomy"},
-                        {"source": "currency", "insider": "currency"},
-                        {"source": "qty", "insider": "quantity"},
-                    ],
-                },
-                {
-                    "source": "signup",
-                    "insider": "account_created",
-                    "params": [
-                        {"source": "plan", "insider": "customer_type", "custom": True},
-                        {"source": "trial_start", "insider": "trial_start_date", "custom": True},
-                        {"source": "trial_end", "insider": "trial_end_date", "custom": True},
-                    ],
-                },
-            ],
+            "events": EXAMPLE_A_EVENTS,
             "options": {"skipHook": False, "notAppend": False, "unmapped": "drop"},
         }
     )
@@ -131,6 +136,97 @@ def test_example_a_main_sample_full_body() -> None:
     expected = json.loads(verbatim.EXAMPLE_A_BODY)
     assert body == expected
     assert encode_body(body) == encode_body(expected)
+
+
+def example_b() -> dict[str, Any]:
+    """Example B with its events filled in from A, as the reference says they are."""
+    events = json.dumps(json.loads(verbatim.EXAMPLE_A_BODY)["users"][0]["events"])
+    return json.loads(verbatim.EXAMPLE_B.replace("[ … same two events as A … ]", events))
+
+
+EXAMPLE_B_EVENTS: list[dict[str, Any]] = [
+    {"name": "order_line", "timestamp": "2021-01-10T21:35:20Z", "params": {
+        "sku": "ABC21000", "product_name": "Your Product Name", "list_price": "990.90", "price": 890.9,
+        "order_id": "ORDER123", "categories": ["Electronic", "Phone"], "currency": "usd", "qty": "1"}},
+    {"name": "signup", "timestamp": "2021-01-17T14:41:21+03:00", "params": {
+        "plan": "trial", "trial_start": "2021-01-17T14:39:21+03:00", "trial_end": "2021-01-24T14:41:21+03:00"}},
+]
+
+
+def example_b_mapping(**changes: Any) -> dict[str, Any]:
+    """Example A's mapping addressed by insider_id, with both array attributes overwritten (not appended)."""
+    document: dict[str, Any] = {
+        "identifiers": [{"source": "email", "insider": "email"}, {"source": "id", "insider": "uuid"}],
+        "insiderId": {"source": "insider_profile_id"},
+        "profile": [
+            {"source": "newsletter", "insider": "email_optin"},
+            {"source": "age", "insider": "age"},
+            {"source": "locale", "insider": "language"},
+            {"source": "lists", "insider": "list_id", "append": False},
+            {"source": "birth_date", "insider": "birthday"},
+            {"source": "favourite_colours", "insider": "favorite_color", "custom": True, "append": False},
+        ],
+        "events": EXAMPLE_A_EVENTS,
+    }
+    document.update(changes)
+    return document
+
+
+EXAMPLE_B_CUSTOMER: dict[str, Any] = {
+    "id": "1x2y3z",
+    "attributes": {
+        "insider_profile_id": "sampleinsiderid",
+        "email": "sample@useinsider.com",  # an identifier: not sent, the user is addressed by insider_id
+        "newsletter": True, "age": 30, "locale": "en_US", "lists": [1, 2], "birth_date": "1980-01-01",
+        "favourite_colours": ["green"],
+    },
+    "events": EXAMPLE_B_EVENTS,
+}
+
+
+def test_example_b_insider_id_not_append_and_error_callback_full_body() -> None:
+    # §10 B: insider_id in place of identifiers, not_append: true after attributes, error_callback_endpoint.
+    mapping = load_mapping(example_b_mapping())
+    result = map_customer(mapping, EXAMPLE_B_CUSTOMER)
+    assert isinstance(result, MappedCustomer), result
+    assert result.warnings == []
+    body = build_upsert_body(mapping, [result.user], "http://your-error-callback-endpoint.yourdomain.com")
+    expected = example_b()
+    assert body == expected
+    assert encode_body(body) == encode_body(expected)
+
+
+def test_example_b_customer_without_an_insider_id_is_sent_with_its_identifiers() -> None:
+    mapping = load_mapping(example_b_mapping())
+    customer = {**EXAMPLE_B_CUSTOMER, "attributes": {**EXAMPLE_B_CUSTOMER["attributes"], "insider_profile_id": " "}}
+    result = map_customer(mapping, customer)
+    assert isinstance(result, MappedCustomer), result
+    expected_user = {"identifiers": {"email": "sample@useinsider.com", "uuid": "1x2y3z"}}
+    expected_user.update({k: v for k, v in example_b()["users"][0].items() if k != "insider_id"})
+    assert result.user == expected_user
+    assert list(result.user) == ["identifiers", "attributes", "not_append", "events"]
+
+
+def test_example_a_arrays_appended_per_attribute_sends_no_flag() -> None:
+    # §10 A has two arrays and no not_append: Insider appends. Rows that say append: true give A's user.
+    document = example_b_mapping(profile=[
+        {"source": "newsletter", "insider": "email_optin"},
+        {"source": "age", "insider": "age"},
+        {"source": "locale", "insider": "language"},
+        {"source": "segments", "insider": "static_segment_id", "append": True},
+        {"source": "birth_date", "insider": "birthday"},
+        {"source": "favourite_colours", "insider": "favorite_color", "custom": True, "append": True},
+    ])
+    del document["insiderId"]
+    document["identifiers"].append({"source": "loyalty_id", "insider": "user_loyalty_id", "custom": True})
+    customer = {"id": "1x2y3z", "attributes": {
+        "email": "sample@useinsider.com", "loyalty_id": "xyz123", "newsletter": True, "age": 30, "locale": "en_US",
+        "segments": [1, 2], "birth_date": "1980-01-01", "favourite_colours": ["green"]}, "events": EXAMPLE_B_EVENTS}
+    result = map_customer(load_mapping(document), customer)
+    assert isinstance(result, MappedCustomer), result
+    expected = json.loads(verbatim.EXAMPLE_A_BODY)["users"][0]
+    assert result.user == expected
+    assert encode_body(result.user) == encode_body(expected)
 
 
 def test_example_c_default_and_custom_attributes() -> None:
@@ -324,6 +420,7 @@ def test_verbatim_copies_match_the_reference_file() -> None:
     curl = blocks["A"]
     body_a = curl[curl.index("--data-raw '") + len("--data-raw '") : curl.rindex("}'") + 1]
     assert body_a == verbatim.EXAMPLE_A_BODY
+    assert blocks["B"].rstrip("\n") == verbatim.EXAMPLE_B
     assert blocks["C"].rstrip("\n") == verbatim.EXAMPLE_C
     assert blocks["D"].rstrip("\n") == verbatim.EXAMPLE_D
     assert blocks["E"].rstrip("\n") == verbatim.EXAMPLE_E

@@ -7,13 +7,8 @@ from typing import Any
 
 import pytest
 
-from shared.insider.mapping import (
-    CompiledMapping,
-    MappedCustomer,
-    RejectedCustomer,
-    load_mapping,
-    map_customer,
-)
+from shared.insider.compiled_mapping import CompiledMapping, load_mapping
+from shared.insider.mapper import MappedCustomer, RejectedCustomer, map_customer
 
 DOCUMENT: dict[str, Any] = {
     "identifiers": [

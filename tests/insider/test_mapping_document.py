@@ -10,13 +10,9 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from shared.insider.mapping import (
-    MAPPING_SCHEMA,
-    CompiledMapping,
-    MappingInvalid,
-    load_mapping,
-    mapping_json_schema,
-)
+from shared.insider.compiled_mapping import CompiledMapping, load_mapping
+from shared.insider.mapping_checks import MappingInvalid
+from shared.insider.mapping_schema import MAPPING_SCHEMA, mapping_json_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_FILE = ROOT / "shared" / "insider" / "schemas" / "insider-mapping.schema.json"

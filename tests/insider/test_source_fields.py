@@ -7,16 +7,17 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from shared.insider.mapping import MappedCustomer, load_mapping, map_customer, source_fields_schema
+from shared.insider.compiled_mapping import load_mapping, source_fields_schema
+from shared.insider.mapper import MappedCustomer, map_customer
 from shared.insider.mapping_store import DEFAULT_MAPPING_PATH
-from shared.insider.values import (
+from shared.insider.values.converters import (
     ATTRIBUTE_CONVERTERS,
     IDENTIFIER_CONVERTERS,
     PARAM_CONVERTERS,
     VALUE_SCHEMAS,
-    to_custom_value,
-    to_id_string,
 )
+from shared.insider.values.custom import to_custom_value
+from shared.insider.values.text import to_id_string
 
 
 def mapping_document() -> dict[str, Any]:

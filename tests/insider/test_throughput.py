@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from shared.insider.mapping import MappedCustomer, load_mapping, map_customer
+from shared.insider.compiled_mapping import load_mapping
+from shared.insider.mapper import MappedCustomer, map_customer
 
 DOCUMENT = {
     "identifiers": [

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from shared.insider.mapping import load_mapping
+from shared.insider.compiled_mapping import load_mapping
 from shared.insider.upsert import (
     MAX_BYTES,
     MAX_USERS,

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from shared.insider import values as v
-from shared.insider.values import ABSENT, ValueRejected
+from shared.insider import names
+from shared.insider.values import ABSENT, ValueRejected, converters, custom, datetimes, numbers, text
 
 
 def _rejects(convert: Any, value: Any, rule: str) -> None:
@@ -19,11 +19,11 @@ def _rejects(convert: Any, value: Any, rule: str) -> None:
 
 
 def test_converter_tables_cover_every_default_name() -> None:
-    assert set(v.ATTRIBUTE_CONVERTERS) == set(v.DEFAULT_ATTRIBUTES)
-    assert set(v.PARAM_CONVERTERS) == set(v.DEFAULT_EVENT_PARAMS)
-    assert set(v.IDENTIFIER_CONVERTERS) == set(v.DEFAULT_IDENTIFIERS)
-    assert len(v.DEFAULT_ATTRIBUTES) == 18
-    assert len(v.DEFAULT_EVENT_PARAMS) == 23
+    assert set(converters.ATTRIBUTE_CONVERTERS) == set(names.DEFAULT_ATTRIBUTES)
+    assert set(converters.PARAM_CONVERTERS) == set(names.DEFAULT_EVENT_PARAMS)
+    assert set(converters.IDENTIFIER_CONVERTERS) == set(names.DEFAULT_IDENTIFIERS)
+    assert len(names.DEFAULT_ATTRIBUTES) == 18
+    assert len(names.DEFAULT_EVENT_PARAMS) == 23
 
 
 # -- RFC 3339 ---------------------------------------------------------------------------------
@@ -40,8 +40,8 @@ def test_converter_tables_cover_every_default_name() -> None:
     ],
 )
 def test_event_timestamp_accepts_rfc3339_as_given(value: str) -> None:
-    assert v.to_rfc3339(value) == value
-    assert v.to_rfc3339(f"  {value}\n") == value  # surrounding whitespace is trimmed
+    assert datetimes.to_rfc3339(value) == value
+    assert datetimes.to_rfc3339(f"  {value}\n") == value  # surrounding whitespace is trimmed
 
 
 @pytest.mark.parametrize(
@@ -65,11 +65,11 @@ def test_event_timestamp_accepts_rfc3339_as_given(value: str) -> None:
     ],
 )
 def test_event_timestamp_rejects(value: Any) -> None:
-    _rejects(v.to_rfc3339, value, "rfc3339")
+    _rejects(datetimes.to_rfc3339, value, "rfc3339")
 
 
 def test_blank_timestamp_is_absent() -> None:
-    assert v.to_rfc3339("  ") is ABSENT
+    assert datetimes.to_rfc3339("  ") is ABSENT
 
 
 @pytest.mark.parametrize(
@@ -86,7 +86,7 @@ def test_blank_timestamp_is_absent() -> None:
     ],
 )
 def test_birthday_becomes_utc_z(value: str, expected: str) -> None:
-    assert v.to_rfc3339_utc(value) == expected
+    assert datetimes.to_rfc3339_utc(value) == expected
 
 
 @pytest.mark.parametrize(
@@ -102,7 +102,7 @@ def test_birthday_becomes_utc_z(value: str, expected: str) -> None:
     ],
 )
 def test_birthday_rejects(value: Any) -> None:
-    _rejects(v.to_rfc3339_utc, value, "rfc3339-utc")
+    _rejects(datetimes.to_rfc3339_utc, value, "rfc3339-utc")
 
 
 # -- phone, email -------------------------------------------------------------------------------
@@ -119,7 +119,7 @@ def test_birthday_rejects(value: Any) -> None:
     ],
 )
 def test_e164_normalises(value: str, expected: str) -> None:
-    assert v.to_e164(value) == expected
+    assert text.to_e164(value) == expected
 
 
 @pytest.mark.parametrize(
@@ -137,11 +137,11 @@ def test_e164_normalises(value: str, expected: str) -> None:
     ],
 )
 def test_e164_rejects(value: Any) -> None:
-    _rejects(v.to_e164, value, "e164")
+    _rejects(text.to_e164, value, "e164")
 
 
 def test_blank_phone_is_absent() -> None:
-    assert v.to_e164(" - ") is ABSENT
+    assert text.to_e164(" - ") is ABSENT
 
 
 @pytest.mark.parametrize(
@@ -153,31 +153,31 @@ def test_blank_phone_is_absent() -> None:
     ],
 )
 def test_email_accepts_insider_rule_and_keeps_case(value: str, expected: str) -> None:
-    assert v.to_email(value) == expected
+    assert text.to_email(value) == expected
 
 
 @pytest.mark.parametrize("value", ["sample", "a@b", "@b.c", "a@.", "a@b.c\nx", 5])
 def test_email_rejects(value: Any) -> None:
-    _rejects(v.to_email, value, "email")
+    _rejects(text.to_email, value, "email")
 
 
 # -- country, language, currency, url -------------------------------------------------------------
 
 
 def test_country_list_is_the_assigned_iso_3166_alpha2_set() -> None:
-    assert len(v.COUNTRY_CODES) == 249
-    assert {"GB", "US", "SG", "TR", "AX", "SS", "BQ", "CW", "SX"} <= v.COUNTRY_CODES
-    assert all(len(code) == 2 and code.isascii() and code.isupper() for code in v.COUNTRY_CODES)
+    assert len(text.COUNTRY_CODES) == 249
+    assert {"GB", "US", "SG", "TR", "AX", "SS", "BQ", "CW", "SX"} <= text.COUNTRY_CODES
+    assert all(len(code) == 2 and code.isascii() and code.isupper() for code in text.COUNTRY_CODES)
 
 
 @pytest.mark.parametrize(("value", "expected"), [("gb", "GB"), (" Sg ", "SG"), ("US", "US")])
 def test_country_uppercases(value: str, expected: str) -> None:
-    assert v.to_country(value) == expected
+    assert text.to_country(value) == expected
 
 
 @pytest.mark.parametrize("value", ["UK", "EU", "XK", "ZZ", "USA", "United Kingdom", 1])
 def test_country_rejects(value: Any) -> None:
-    _rejects(v.to_country, value, "iso3166-alpha2")
+    _rejects(text.to_country, value, "iso3166-alpha2")
 
 
 @pytest.mark.parametrize(
@@ -194,32 +194,32 @@ def test_country_rejects(value: Any) -> None:
     ],
 )
 def test_language_normalises(value: str, expected: str) -> None:
-    assert v.to_language(value) == expected
+    assert text.to_language(value) == expected
 
 
 @pytest.mark.parametrize("value", ["english", "en US", "en-USA", "e", "en_", 1])
 def test_language_rejects(value: Any) -> None:
-    _rejects(v.to_language, value, "language")
+    _rejects(text.to_language, value, "language")
 
 
 @pytest.mark.parametrize(("value", "expected"), [("USD", "USD"), ("eur", "EUR"), (" try ", "TRY")])
 def test_currency_uppercases(value: str, expected: str) -> None:
-    assert v.to_currency(value) == expected
+    assert text.to_currency(value) == expected
 
 
 @pytest.mark.parametrize("value", ["US", "EURO", "$", "U5D", 840])
 def test_currency_rejects(value: Any) -> None:
-    _rejects(v.to_currency, value, "iso4217")
+    _rejects(text.to_currency, value, "iso4217")
 
 
 @pytest.mark.parametrize("value", ["https://academy.useinsider.com/", "http://x.y/z?a=1", "myapp://product/42"])
 def test_url_accepts_absolute_urls(value: str) -> None:
-    assert v.to_url(value) == value
+    assert text.to_url(value) == value
 
 
 @pytest.mark.parametrize("value", ["/relative/path", "academy.useinsider.com", "https://a b", 3])
 def test_url_rejects(value: Any) -> None:
-    _rejects(v.to_url, value, "url")
+    _rejects(text.to_url, value, "url")
 
 
 # -- booleans and numbers -------------------------------------------------------------------------
@@ -241,29 +241,29 @@ def test_url_rejects(value: Any) -> None:
     ],
 )
 def test_boolean_accepts(value: Any, expected: bool) -> None:
-    assert v.to_boolean(value) is expected
+    assert numbers.to_boolean(value) is expected
 
 
 @pytest.mark.parametrize("value", ["y", "on", "2", 2, 1.0, [True]])
 def test_boolean_rejects(value: Any) -> None:
-    _rejects(v.to_boolean, value, "boolean")
+    _rejects(numbers.to_boolean, value, "boolean")
 
 
 @pytest.mark.parametrize(("value", "expected"), [(30, 30), ("30", 30), (" 30 ", 30), (30.0, 30), ("+7", 7)])
 def test_integer_accepts(value: Any, expected: int) -> None:
-    result = v.to_integer(value)
+    result = numbers.to_integer(value)
     assert result == expected
     assert type(result) is int
 
 
 @pytest.mark.parametrize("value", ["30.5", 30.5, "thirty", True, math.inf, math.nan, "1e3", [1]])
 def test_integer_rejects(value: Any) -> None:
-    _rejects(v.to_integer, value, "integer")
+    _rejects(numbers.to_integer, value, "integer")
 
 
 def test_age_is_a_non_negative_integer() -> None:
-    assert v.to_age("0") == 0
-    _rejects(v.to_age, -1, "integer")
+    assert numbers.to_age("0") == 0
+    _rejects(numbers.to_age, -1, "integer")
 
 
 @pytest.mark.parametrize(
@@ -271,14 +271,14 @@ def test_age_is_a_non_negative_integer() -> None:
     [(990.9, 990.9), (10, 10), ("990.90", 990.9), ("10", 10), ("-2.5", -2.5), ("1e2", 100.0), (".5", 0.5)],
 )
 def test_number_accepts(value: Any, expected: float) -> None:
-    result = v.to_number(value)
+    result = numbers.to_number(value)
     assert result == expected
     assert type(result) is type(expected)
 
 
 @pytest.mark.parametrize("value", ["990,90", "abc", math.nan, math.inf, "inf", "nan", True, None, [1]])
 def test_number_rejects(value: Any) -> None:
-    _rejects(v.to_number, value, "number")
+    _rejects(numbers.to_number, value, "number")
 
 
 @pytest.mark.parametrize(
@@ -286,12 +286,12 @@ def test_number_rejects(value: Any) -> None:
     [([1, 2], [1, 2]), (["1", 2], [1, 2]), (3, [3]), ("4", [4]), ((5, 6), [5, 6]), ([], [])],
 )
 def test_int_list_accepts_lists_and_single_values(value: Any, expected: list[int]) -> None:
-    assert v.to_int_list(value) == expected
+    assert numbers.to_int_list(value) == expected
 
 
 @pytest.mark.parametrize("value", [[1, "x"], [1, None], "1,2", [1.5], {"a": 1}, [True]])
 def test_int_list_rejects(value: Any) -> None:
-    _rejects(v.to_int_list, value, "integer-list")
+    _rejects(numbers.to_int_list, value, "integer-list")
 
 
 @pytest.mark.parametrize(
@@ -299,35 +299,35 @@ def test_int_list_rejects(value: Any) -> None:
     [(["Electronic", "Phone"], ["Electronic", "Phone"]), ("Shoes", ["Shoes"]), ((), [])],
 )
 def test_string_list_accepts(value: Any, expected: list[str]) -> None:
-    assert v.to_string_list(value) == expected
+    assert text.to_string_list(value) == expected
 
 
 @pytest.mark.parametrize("value", [["a", 1], 5, {"a": "b"}])
 def test_string_list_rejects(value: Any) -> None:
-    _rejects(v.to_string_list, value, "string-list")
+    _rejects(text.to_string_list, value, "string-list")
 
 
 # -- strings and IDs ------------------------------------------------------------------------------
 
 
 def test_strings_are_trimmed_and_blank_is_absent() -> None:
-    assert v.to_string("  Ann ") == "Ann"
-    assert v.to_string("   ") is ABSENT
-    _rejects(v.to_string, 5, "string")
+    assert text.to_string("  Ann ") == "Ann"
+    assert text.to_string("   ") is ABSENT
+    _rejects(text.to_string, 5, "string")
 
 
 def test_ids_accept_integers_as_decimal_strings() -> None:
-    assert v.to_id_string(12345) == "12345"
-    assert v.to_id_string(" ab1 ") == "ab1"
+    assert text.to_id_string(12345) == "12345"
+    assert text.to_id_string(" ab1 ") == "ab1"
     for bad in (True, 1.5, ["a"], {"a": 1}):
-        _rejects(v.to_id_string, bad, "string")
+        _rejects(text.to_id_string, bad, "string")
 
 
 def test_text_sends_numbers_as_strings() -> None:
-    assert v.to_text(4.99) == "4.99"
-    assert v.to_text(5) == "5"
-    assert v.to_text("free") == "free"
-    _rejects(v.to_text, True, "string")
+    assert text.to_text(4.99) == "4.99"
+    assert text.to_text(5) == "5"
+    assert text.to_text("free") == "free"
+    _rejects(text.to_text, True, "string")
 
 
 # -- custom values --------------------------------------------------------------------------------
@@ -338,11 +338,11 @@ def test_text_sends_numbers_as_strings() -> None:
     ["Gold", "", 3, 2.5, True, False, ["green"], [1, "a", True, 2.5], [], "2023-11-29T23:00:00+03:00"],
 )
 def test_custom_values_pass_through(value: Any) -> None:
-    assert v.to_custom_value(value) == value
+    assert custom.to_custom_value(value) == value
 
 
 def test_custom_tuple_becomes_a_list() -> None:
-    assert v.to_custom_value(("a", "b")) == ["a", "b"]
+    assert custom.to_custom_value(("a", "b")) == ["a", "b"]
 
 
 @pytest.mark.parametrize(
@@ -350,7 +350,7 @@ def test_custom_tuple_becomes_a_list() -> None:
     [{"a": 1}, [{"a": 1}], [[1]], [None], math.nan, [math.inf], object(), b"bytes", {1, 2}],
 )
 def test_custom_values_reject_nested_and_non_json(value: Any) -> None:
-    _rejects(v.to_custom_value, value, "custom-value")
+    _rejects(custom.to_custom_value, value, "custom-value")
 
 
 # -- names ----------------------------------------------------------------------------------------
@@ -373,14 +373,14 @@ def test_custom_values_reject_nested_and_non_json(value: Any) -> None:
     ],
 )
 def test_normalise_name(name: str, expected: str) -> None:
-    assert v.normalise_name(name) == expected
+    assert names.normalise_name(name) == expected
 
 
 def test_name_rules() -> None:
-    assert v.is_custom_name("loyalty_tier")
-    assert v.is_custom_name("2fa_enabled")
+    assert names.is_custom_name("loyalty_tier")
+    assert names.is_custom_name("2fa_enabled")
     for bad in ("_x", "Loyalty", "a-b", "a.b", "", "prénom", "a\n", 5):
-        assert not v.is_custom_name(bad)
-    assert v.is_event_name("homepage_view")
+        assert not names.is_custom_name(bad)
+    assert names.is_event_name("homepage_view")
     for bad in ("homepageView", "page.view", "page-view", "_view", ""):
-        assert not v.is_event_name(bad)
+        assert not names.is_event_name(bad)

@@ -66,6 +66,34 @@ EXAMPLE_A_BODY = """{
   ]
 }"""
 
+# B abbreviates its events ("same two events as A"): tests fill them in from A.
+EXAMPLE_B = """{
+  "skip_hook": false,
+  "error_callback_endpoint":"http://your-error-callback-endpoint.yourdomain.com",
+  "users": [
+    {
+      "insider_id": "sampleinsiderid",
+      "attributes": {
+        "email_optin": true,
+        "age": 30,
+        "language": "en_US",
+        "list_id": [
+          1,
+          2
+        ],
+        "birthday": "1980-01-01T00:00:00Z",
+        "custom": {
+          "favorite_color": [
+            "green"
+          ]
+        }
+      },
+      "not_append": true,
+      "events": [ … same two events as A … ]
+    }
+  ]
+}"""
+
 EXAMPLE_C = """{
     "users": [
         {

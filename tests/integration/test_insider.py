@@ -194,6 +194,42 @@ def test_queued_updates_are_packed_into_few_upserts(
     assert sorted(sent) == sorted(c["id"] for c in customers)  # each exactly once
 
 
+def test_insider_id_per_attribute_append_and_the_error_callback_reach_insider(
+    azurite: Azurite, sandbox: SandboxProcess, upstream: SandboxControl
+) -> None:
+    """Issue 14 end to end: preview warns about an unlisted root attribute, sync sends what preview showed."""
+    tag = uuid.uuid4().hex[:8]
+    callback = "https://hooks.example.com/insider-errors"
+    mapping = json.loads(Path("shared/insider/mapping.default.json").read_text())
+    mapping["insiderId"] = {"source": "insider_profile_id"}
+    mapping["profile"] += [{"source": "lists", "insider": "list_id", "append": False},
+                           {"source": "card", "insider": "loyalty_card", "default": True}]
+    app = run_app(azurite, sandbox, INSIDER_ERROR_CALLBACK_URL=callback, INSIDER_MAPPING_CONTAINER=f"mapping-{tag}")
+    try:
+        stored = app.client.get("/api/insider/mapping")
+        put = app.client.put("/api/insider/mapping", json=mapping, headers={"If-Match": stored.headers["etag"]})
+        assert put.status_code == 200, put.text
+        customers = [customer(1, tag, insider_profile_id=f"iid-{tag}", lists=[1, 2], card="gold"), customer(2, tag)]
+        preview = app.client.post("/api/insider/mapping/preview", json={"customers": customers})
+        assert preview.status_code == 200, preview.text
+        assert [w["field"] for w in preview.json()["mappingWarnings"]] == ["/profile/13/insider"]
+        (expected,) = preview.json()["requests"]
+        assert expected["error_callback_endpoint"] == callback
+        first, second = expected["users"]
+        assert first["insider_id"] == f"iid-{tag}" and "identifiers" not in first
+        assert first["attributes"]["list_id"] == [1, 2] and first["attributes"]["loyalty_card"] == "gold"
+        assert first["not_append"] is True
+        assert second["identifiers"] == {"uuid": f"{tag}-2", "email": "c2@example.com"} and "not_append" not in second
+
+        response = app.client.post("/api/insider/sync", json={"customers": customers})
+        assert [r["status"] for r in response.json()["results"]] == ["synced", "synced"], response.text
+        (sent,) = upserts(upstream)
+        assert sent["json"] == expected
+    finally:
+        app.client.close()
+        app.process.stop()
+
+
 def test_a_403_pauses_sending_and_loses_nothing(app: RunningApp, upstream: SandboxControl) -> None:
     tag = uuid.uuid4().hex[:8]
     upstream.configure(insider_api_key="rotated-by-someone")

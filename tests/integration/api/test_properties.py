@@ -1,7 +1,7 @@
 """Property tests of the parsers (hypothesis): whatever arrives, they answer a value or their one error type.
 
 - attribute lists and maps (inquba_models): a model or a ValidationError; both forms agree; wire values are text
-- mapping documents (insider_mapping.load_mapping): a compiled mapping or MappingInvalid, never anything else
+- mapping documents (compiled_mapping.load_mapping): a compiled mapping or MappingInvalid, never anything else
 - identifiers: the Python check and the models' pattern agree; a customer id that passes fits a Table key
 - request parsing (read_json, parse_model): a value or a Problem (400/413/415), and a value always encodes
 - the outbound log's query parameters (parse_query): a query or a 400 Problem; tokens round-trip
@@ -30,7 +30,9 @@ from shared.identifiers import (
     new_identifier,
 )
 from shared.inquba.models import MAX_ATTRIBUTES, EventRequest, TokenRequest, TransactionRequest, attribute_text
-from shared.insider.mapping import CompiledMapping, MappingInvalid, RejectedCustomer, load_mapping, map_customer
+from shared.insider.compiled_mapping import CompiledMapping, load_mapping
+from shared.insider.mapper import RejectedCustomer, map_customer
+from shared.insider.mapping_checks import MappingInvalid
 from shared.insider.mapping_store import DEFAULT_MAPPING_PATH
 from shared.insider.routes import customers_from
 from shared.outbound_log.query import MAX_LIMIT, LogQuery, _Cursor, decode_token, encode_token, parse_query, plan
