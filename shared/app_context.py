@@ -18,6 +18,7 @@ from shared.inquba.token_cache import TokenCache
 from shared.insider.mapping_store import MappingStore
 from shared.insider.pause import InsiderPause
 from shared.insider.sync import InsiderSyncer
+from shared.operations.stats import DeliveryStats
 from shared.outbound_log.writer import OutboundLog
 from shared.redaction import Redactor
 from shared.settings import Settings, load_settings
@@ -41,6 +42,7 @@ class AppContext:
     deliveries: DeliveryRecords
     batches: BatchStore
     mapping_store: MappingStore
+    stats: DeliveryStats
     _insider: InsiderSyncer | None = None
 
     @classmethod
@@ -72,14 +74,15 @@ class AppContext:
             refresh_skew_seconds=settings.token_refresh_skew_seconds,
             default_lifetime_seconds=settings.token_default_lifetime_seconds,
         )
+        stats = DeliveryStats(storage.table_client("STATS_TABLE"))
         upstream = UpstreamClient(http, outbound_log, redactor,
-                                  max_inline_retry_after=settings.upstream_max_inline_retry_after_seconds)
+                                  max_inline_retry_after=settings.upstream_max_inline_retry_after_seconds, stats=stats)
         inquba = InqubaPublisher(upstream, token_cache)
         deliveries = DeliveryRecords(storage.table_client("DELIVERY_TABLE"))
         batches = BatchStore(storage.table_client("BATCH_TABLE"))
         mapping_store = MappingStore(storage.container("INSIDER_MAPPING_CONTAINER"))
         return cls(settings, storage, http, upstream, redactor, outbound_log, token_cache, inquba, deliveries, batches,
-                   mapping_store)
+                   mapping_store, stats)
 
     def inquba_connection(self) -> InqubaConnection:
         """The configured inQuba connection; 503 naming the settings when it is not configured."""
@@ -104,6 +107,10 @@ class AppContext:
         return self._insider
 
     async def close(self) -> None:
+        try:
+            await self.stats.close()  # the counts not merged yet: at most a minute's worth
+        except Exception:
+            logger.exception("delivery stats: the last flush failed; up to a minute of counts is lost")
         await self.http.aclose()
         await self.storage.close()
 

@@ -27,6 +27,7 @@ STORAGE_RESOURCES: dict[str, dict[str, str]] = {
         "OUTBOUND_LOG_TABLE": "outboundlog",
         "DELIVERY_TABLE": "deliveries",
         "BATCH_TABLE": "batchitems",
+        "STATS_TABLE": "deliverystats",
     },
     "containers": {
         "TOKEN_CACHE_CONTAINER": "inquba-token-cache",
