@@ -18,6 +18,7 @@ from shared.inquba.token_cache import TokenCache
 from shared.insider.mapping_store import MappingStore
 from shared.insider.pause import InsiderPause
 from shared.insider.sync import InsiderSyncer
+from shared.operations.dead_letters import DeadLetterQueue, DeadLetterRecords
 from shared.operations.stats import DeliveryStats
 from shared.outbound_log.writer import OutboundLog
 from shared.redaction import Redactor
@@ -43,6 +44,7 @@ class AppContext:
     batches: BatchStore
     mapping_store: MappingStore
     stats: DeliveryStats
+    dead_letters: DeadLetterRecords
     _insider: InsiderSyncer | None = None
 
     @classmethod
@@ -81,8 +83,13 @@ class AppContext:
         deliveries = DeliveryRecords(storage.table_client("DELIVERY_TABLE"))
         batches = BatchStore(storage.table_client("BATCH_TABLE"))
         mapping_store = MappingStore(storage.container("INSIDER_MAPPING_CONTAINER"))
+        dead_letters = DeadLetterRecords(storage.table_client("DEAD_LETTER_TABLE"))
         return cls(settings, storage, http, upstream, redactor, outbound_log, token_cache, inquba, deliveries, batches,
-                   mapping_store, stats)
+                   mapping_store, stats, dead_letters)
+
+    def dead_letter_queue(self, setting: str) -> DeadLetterQueue:
+        """The poison queue of the work queue named by `setting`, with the dead-letter records beside it."""
+        return DeadLetterQueue(self.storage.poison_queue(setting), self.dead_letters)
 
     def inquba_connection(self) -> InqubaConnection:
         """The configured inQuba connection; 503 naming the settings when it is not configured."""

@@ -28,6 +28,7 @@ STORAGE_RESOURCES: dict[str, dict[str, str]] = {
         "DELIVERY_TABLE": "deliveries",
         "BATCH_TABLE": "batchitems",
         "STATS_TABLE": "deliverystats",
+        "DEAD_LETTER_TABLE": "deadletters",
     },
     "containers": {
         "TOKEN_CACHE_CONTAINER": "inquba-token-cache",
