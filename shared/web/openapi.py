@@ -398,6 +398,37 @@ OPERATIONS: dict[str, dict[str, Operation]] = {
                 Param("customerId", "query", "That customer's slice of a batched Insider request (at most 256 "
                       "characters, surrounding spaces ignored).", title="Customer ID")),
         visibility="advanced")},
+    "delivery_stats": {"GET": Operation(
+        "GetDeliveryStats", "Get Delivery Statistics",
+        "Calls the app made to inQuba and Insider, per target and operation: counts by outcome (2xx, 4xx, 5xx, no "
+        "answer) and p50/p95 response times from fixed-bucket histograms, in buckets of 5 minutes or an hour "
+        "(default: the last 24 hours by 5 minutes). Each process merges its counts about once a minute, so the "
+        "last minute may be missing.",
+        "Operations",
+        {200: Resp("The series.", m.StatsResponse, headers=("Cache-Control",)), 400: BAD_REQUEST},
+        params=_query_params(m.StatsQueryParameters), connector=False)},
+    "operations_overview": {"GET": Operation(
+        "GetOperationsOverview", "Get Operations Overview",
+        "Approximate depth of every queue and its poison queue, whether Insider sending is paused, and the inQuba "
+        "token cache's expiry and age (never the token).",
+        "Operations",
+        {200: Resp("The overview.", m.OperationsOverview, headers=("Cache-Control",)), 503: NOT_CONFIGURED},
+        connector=False)},
+    "dead_letters_list": {"GET": Operation(
+        "ListDeadLetters", "List Dead Letters",
+        "Items the app gave up on, newest first, from its own records (so that more than a queue peek's 32 can be "
+        "listed and paged): error, last status, attempts and identifier, and whether each was replayed.",
+        "Operations",
+        {200: Resp("A page of dead letters.", m.DeadLetterPage, headers=("Cache-Control",)), 400: BAD_REQUEST},
+        params=_query_params(m.DeadLetterQueryParameters), connector=False)},
+    "dead_letters_replay": {"POST": Operation(
+        "ReplayDeadLetters", "Replay Dead Letters",
+        "Move a work queue's dead letters of a time window (optionally one identifier) back to that queue with a "
+        "fresh attempt count, each at most once, and delete their poison copies; answers what was moved. Replaying "
+        "again moves none of them again, and an item already delivered is not delivered twice.",
+        "Operations",
+        {200: Resp("What was moved.", m.DeadLetterReplay), 400: BAD_REQUEST},
+        body=m.DeadLetterReplayRequest, body_title="Window", connector=False)},
     "openapi_document": {"GET": Operation(
         "GetOpenApiDocument", "Get OpenAPI Document",
         "This document. Needs no function key.",
