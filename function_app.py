@@ -217,10 +217,10 @@ async def outbound_logs_list(req: func.HttpRequest) -> func.HttpResponse:
 @app.route(route="outbound-logs/page", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @http_endpoint
 async def outbound_log_page(req: func.HttpRequest) -> func.HttpResponse:
-    """Static HTML holding no data: it calls the two routes above with the function key from `?code=`."""
+    """Static HTML holding no data: it calls the two routes above with the function key (or the Entra sign-in)."""
     from shared.outbound_log import routes as outbound_log_http
 
-    return outbound_log_http.page()
+    return outbound_log_http.page(OPERATIONS_ACCESS.mode)
 
 
 @app.route(route="outbound-logs/{id}", methods=["GET"], auth_level=OPERATIONS_AUTH_LEVEL)
@@ -243,7 +243,7 @@ async def outbound_log_retention_timer(timer: func.TimerRequest) -> None:
     await outbound_log_retention.run(await get_context())
 
 
-# --- Operations: statistics, overview, dead letters (docs/operations.md) --------------------------------------
+# --- Operations: statistics, overview, dead letters, the operations page (docs/operations.md) ------------------
 
 
 @app.route(route="stats", methods=["GET"], auth_level=OPERATIONS_AUTH_LEVEL)
@@ -264,6 +264,15 @@ async def operations_overview(req: func.HttpRequest) -> func.HttpResponse:
     from shared.operations import routes as operations_http
 
     return await operations_http.overview(await get_context())
+
+
+@app.route(route="operations/page", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@http_endpoint
+async def operations_page(req: func.HttpRequest) -> func.HttpResponse:
+    """Static HTML holding no data: Overview and Dead letters; it links the outbound log page."""
+    from shared.operations import routes as operations_http
+
+    return operations_http.page(OPERATIONS_ACCESS.mode)
 
 
 @app.route(route="dead-letters", methods=["GET"], auth_level=OPERATIONS_AUTH_LEVEL)

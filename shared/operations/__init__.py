@@ -6,5 +6,5 @@
   listed and paged, and replayed back to the work queue;
 - `overview`: queue and poison depths, the Insider pause, the inQuba token cache's state;
 - `access`: who may use the operations page and its routes (function key, or Entra ID sign-in);
-- `routes`: the HTTP side of all of the above.
+- `routes` and `page.html`: the HTTP side of all of the above.
 """

@@ -1,4 +1,4 @@
-"""The operations routes' work: statistics, overview, dead letters and their replay.
+"""The operations routes' work: statistics, overview, dead letters and their replay, and the operations page.
 
 Who may call them is decided before these run (`shared/operations/access.py`): the host's function-key check,
 or, with OPERATIONS_AUTH=entra, the App Service Authentication principal's group.
@@ -7,6 +7,7 @@ or, with OPERATIONS_AUTH=entra, the App Service Authentication principal's group
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import azure.functions as func
 
@@ -23,11 +24,12 @@ from shared.web.api_models import (
     StatsQueryParameters,
     StatsResponse,
 )
+from shared.web.pages import NO_STORE, page_response
 from shared.web.parsing import parse_body, parse_params
 from shared.web.problems import FieldError, bad_request
 from shared.web.responses import model_response
 
-NO_STORE = {"Cache-Control": "no-store"}
+PAGE_PATH = Path(__file__).with_name("page.html")
 DEFAULT_STATS_SPAN = timedelta(hours=24)
 
 
@@ -71,3 +73,8 @@ async def replay_dead_letters(ctx: AppContext, req: func.HttpRequest) -> func.Ht
     _ordered(body.since, body.until, ("since", "until"))
     result = await dl.replay(ctx, body.queue, body.since, body.until, body.identifier)
     return model_response(DeadLetterReplay, result)
+
+
+def page(auth_mode: str) -> func.HttpResponse:
+    """The operations page: static, holding no data (Overview and Dead letters; it links the outbound log page)."""
+    return page_response(PAGE_PATH, auth_mode)

@@ -231,6 +231,7 @@ UPSTREAM_ERRORS = {
     504: _problem("inQuba did not answer within UPSTREAM_TIMEOUT_SECONDS.", m.UpstreamProblem, ("x-identifier?",)),
 }
 ACCEPTED_HEADERS = ("Location", "Retry-After")
+PAGE = {200: Resp("The page.", {"type": "string"}, "text/html")}  # a static page of the app
 IDENTIFIER_SCHEMA = {"type": "string", "pattern": IDENTIFIER_PATTERN}
 ASYNC_NOTE = (" Answers 202 with `Location` and `Retry-After`; Logic Apps' and Power Automate's HTTP action poll "
               "the Location until the request completes (asynchronous pattern).")
@@ -381,11 +382,9 @@ OPERATIONS: dict[str, dict[str, Operation]] = {
         params=_query_params(m.LogQueryParameters), visibility="advanced")},
     "outbound_log_page": {"GET": Operation(
         "GetOutboundLogPage", "Get Outbound Log Page",
-        "A web page to search the outbound log; it holds no data and calls the JSON routes with the key from "
-        "`?code=`. Needs no function key.",
-        "Outbound log",
-        {200: Resp("The page.", {"type": "string"}, "text/html")},
-        connector=False)},
+        "A web page to search the outbound log; it holds no data and calls the JSON routes with the function key it "
+        "asks for once. Needs no function key.",
+        "Outbound log", PAGE, connector=False)},
     "outbound_log_read": {"GET": Operation(
         "GetOutboundLogEntry", "Get Outbound Log Entry",
         "One entry with its request and response bodies (secrets redacted); with customerId, that customer's "
@@ -414,6 +413,12 @@ OPERATIONS: dict[str, dict[str, Operation]] = {
         "Operations",
         {200: Resp("The overview.", m.OperationsOverview, headers=("Cache-Control",)), 503: NOT_CONFIGURED},
         connector=False)},
+    "operations_page": {"GET": Operation(
+        "GetOperationsPage", "Get Operations Page",
+        "A web page with the overview (charts of outcomes and p95 latency, queues, the Insider pause) and the dead "
+        "letters with replay; it links the outbound log page. It holds no data and asks for the function key "
+        "once. Needs no function key.",
+        "Operations", PAGE, connector=False)},
     "dead_letters_list": {"GET": Operation(
         "ListDeadLetters", "List Dead Letters",
         "Items the app gave up on, newest first, from its own records (so that more than a queue peek's 32 can be "

@@ -312,6 +312,8 @@ def test_entra_mode_opens_the_operations_routes_to_the_allowed_group_only(
         # The flows' routes keep their function key, and take no sign-in instead of it.
         assert bare.post("/api/inquba/events", headers=member, json={"eventDefinitionCode": "X"}).status_code == 401
         assert app.client.post("/api/inquba/events", json={"eventDefinitionCode": "X"}).status_code == 200
+        page = bare.get("/api/operations/page")
+        assert page.status_code == 200 and '<meta name="operations-auth" content="entra">' in page.text
     finally:
         bare.close()
         app.client.close()
@@ -326,3 +328,5 @@ def queue_name_of(client: httpx.Client, headers: dict[str, str], setting: str) -
 def test_function_key_mode_ignores_the_sign_in_header(ops_app: RunningApp) -> None:
     anonymous = httpx.get(f"{ops_app.process.base_url}/api/stats", headers={"x-ms-client-principal": principal(GROUP)})
     assert anonymous.status_code == 401  # the host wants its key: the header means nothing here
+    page = httpx.get(f"{ops_app.process.base_url}/api/operations/page")
+    assert '<meta name="operations-auth" content="function-key">' in page.text
