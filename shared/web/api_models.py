@@ -339,7 +339,7 @@ MAX_DEAD_LETTER_LIMIT = 200
 
 
 class QueryParameters(BaseModel):
-    """Query parameters: unknown ones (`code`) are ignored, as the outbound log's are."""
+    """Query parameters, validated as sent (an empty one is a 400); unknown ones (`code`) are ignored."""
 
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
@@ -448,7 +448,7 @@ class DeadLetterQueryParameters(QueryParameters):
     identifier: str | None = Field(None, pattern=IDENTIFIER_PATTERN,
                                    description="Only this identifier (an Insider request's id for its messages).")
     limit: int = Field(50, ge=1, le=MAX_DEAD_LETTER_LIMIT, description="Items per page, 1 to 200 (50).")
-    continuation_token: str | None = Field(None, alias="continuationToken", max_length=2000,
+    continuation_token: str | None = Field(None, alias="continuationToken",
                                            description="The continuationToken of the previous page.")
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -108,13 +107,9 @@ def parse_body(req: func.HttpRequest, model: type[M], max_bytes: int) -> M:
 
 
 def parse_params(req: func.HttpRequest, model: type[M]) -> M:
-    """Query parameters as a model: a parameter given empty is absent, unknown ones (`code`) are the model's to
-    ignore; every bad one named in one 400 problem."""
-    return parse_model(model, non_blank(req.params))
-
-
-def non_blank(params: Mapping[str, str]) -> dict[str, str]:
-    return {name: value.strip() for name, value in params.items() if value is not None and value.strip()}
+    """Query parameters as a model, exactly as sent (an empty one is a bad value, not an absent one); unknown ones
+    (`code`) are the model's to ignore; every bad one named in one 400 problem."""
+    return parse_model(model, dict(req.params))
 
 
 EARLIEST_YEAR, LATEST_YEAR = 1970, 2999  # a Table key holds epoch milliseconds of these, and date arithmetic fits
@@ -126,7 +121,7 @@ def parse_iso_time(value: object) -> datetime:
         moment = value
     else:
         try:
-            moment = datetime.fromisoformat(str(value).strip())
+            moment = datetime.fromisoformat(str(value))
         except ValueError:
             raise ValueError("must be an ISO 8601 date-time, such as 2026-01-31T12:00:00Z") from None
     try:
