@@ -177,7 +177,7 @@ class DeliveryStats:
                 batches.append(_Batch(hour, self._seq, slots))
             self._pending = {}
             blocked: set[str] = set()
-            for batch in batches:
+            for index, batch in enumerate(batches):
                 # Batches of an hour go in sequence order: a later one must not be applied before an earlier one
                 # whose fate is unknown, or the entity's remembered sequence number would hide the earlier one.
                 if batch.hour in blocked:
@@ -190,6 +190,9 @@ class DeliveryStats:
                                    batch.hour, type(exc).__name__)
                     blocked.add(batch.hour)
                     self._failed.append(batch)
+                except BaseException:  # cancelled (the loop is ending): the close's flush takes what is left
+                    self._failed.extend(batches[index:])
+                    raise
         if self._failed:
             self._schedule()
 

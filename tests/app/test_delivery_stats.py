@@ -8,6 +8,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from azure.core.exceptions import ServiceResponseError
 from azure.data.tables.aio import TableClient
 
@@ -143,3 +144,18 @@ async def test_an_idle_process_writes_nothing_and_a_flush_is_due_within_the_inte
     assert not stats.unflushed and stats.writes == 1
     await stats.close()
     assert stats.writes == 1  # closing with nothing left writes nothing
+
+
+async def test_a_flush_cancelled_mid_write_leaves_its_counts_to_the_closing_flush(table: TableClient) -> None:
+    stats = DeliveryStats(table, process_id="p")
+    for minute in (0, 70):  # two hours: two merges in one flush
+        stats.record("inquba", "event", 200, 0.01, ms(HOUR + timedelta(minutes=minute)))
+    flushing = asyncio.create_task(stats.flush())
+    await asyncio.sleep(0)  # the flush has taken the counts and is in its first merge
+    flushing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await flushing
+    assert stats._failed and not stats._pending  # taken by the flush, handed back when it was cancelled
+    await stats.close()
+    body = await query_stats(table, StatsQuery(HOUR, HOUR + timedelta(hours=2), "1h"))
+    assert _totals(body)[("inquba", "event")]["count"] == 2
