@@ -8,7 +8,8 @@ import os
 import azure.functions as func
 
 from shared.function_app_base import FunctionApp
-from shared.settings import SettingsError, load_settings
+from shared.operations.access import auth_level, operations_route
+from shared.settings import SettingsError, load_settings, operations_access
 from shared.telemetry import configure_telemetry, quiet_library_loggers
 from shared.web.responses import http_endpoint, json_response
 
@@ -24,6 +25,12 @@ try:  # say every settings problem once at start-up; routes then answer 503 nami
     load_settings(os.environ)
 except SettingsError as exc:
     logging.getLogger(__name__).error("%s", exc)
+
+# The operations page's routes: function-key routes, or with OPERATIONS_AUTH=entra anonymous to the host and
+# opened by the App Service Authentication principal's group (shared/operations/access.py, docs/operations.md).
+OPERATIONS_ACCESS = operations_access(os.environ)
+OPERATIONS_AUTH_LEVEL = auth_level(OPERATIONS_ACCESS)
+operations = operations_route(OPERATIONS_ACCESS)
 
 
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
@@ -154,8 +161,9 @@ async def insider_sync(req: func.HttpRequest) -> func.HttpResponse:
     return await insider_http.sync(await get_context(), req)
 
 
-@app.route(route="insider/resume", methods=["POST"])
+@app.route(route="insider/resume", methods=["POST"], auth_level=OPERATIONS_AUTH_LEVEL)
 @http_endpoint
+@operations
 async def insider_resume(req: func.HttpRequest) -> func.HttpResponse:
     from shared.app_context import get_context
     from shared.insider import routes as insider_http
@@ -195,8 +203,9 @@ async def outbound_log_retry(msg: func.QueueMessage) -> None:
 # --- Outbound log: list, entry, page (docs/outbound-logs.md) and retention ---------------------------------
 
 
-@app.route(route="outbound-logs", methods=["GET"])
+@app.route(route="outbound-logs", methods=["GET"], auth_level=OPERATIONS_AUTH_LEVEL)
 @http_endpoint
+@operations
 async def outbound_logs_list(req: func.HttpRequest) -> func.HttpResponse:
     from shared.app_context import get_context
     from shared.outbound_log import routes as outbound_log_http
@@ -209,14 +218,15 @@ async def outbound_logs_list(req: func.HttpRequest) -> func.HttpResponse:
 @app.route(route="outbound-logs/page", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @http_endpoint
 async def outbound_log_page(req: func.HttpRequest) -> func.HttpResponse:
-    """Static HTML holding no data: it calls the two routes above with the function key from `?code=`."""
+    """Static HTML holding no data: it calls the two routes above with the function key (or the Entra sign-in)."""
     from shared.outbound_log import routes as outbound_log_http
 
-    return outbound_log_http.page()
+    return outbound_log_http.page(OPERATIONS_ACCESS.mode)
 
 
-@app.route(route="outbound-logs/{id}", methods=["GET"])
+@app.route(route="outbound-logs/{id}", methods=["GET"], auth_level=OPERATIONS_AUTH_LEVEL)
 @http_endpoint
+@operations
 async def outbound_log_read(req: func.HttpRequest) -> func.HttpResponse:
     from shared.app_context import get_context
     from shared.outbound_log import routes as outbound_log_http
@@ -232,3 +242,65 @@ async def outbound_log_retention_timer(timer: func.TimerRequest) -> None:
     from shared.outbound_log import retention as outbound_log_retention
 
     await outbound_log_retention.run(await get_context())
+
+
+# --- Operations: statistics, overview, dead letters, the operations page (docs/operations.md) ------------------
+
+
+@app.route(route="stats", methods=["GET"], auth_level=OPERATIONS_AUTH_LEVEL)
+@http_endpoint
+@operations
+async def delivery_stats(req: func.HttpRequest) -> func.HttpResponse:
+    from shared.app_context import get_context
+    from shared.operations import routes as operations_http
+
+    return await operations_http.stats(await get_context(), req)
+
+
+@app.route(route="operations/overview", methods=["GET"], auth_level=OPERATIONS_AUTH_LEVEL)
+@http_endpoint
+@operations
+async def operations_overview(req: func.HttpRequest) -> func.HttpResponse:
+    from shared.app_context import get_context
+    from shared.operations import routes as operations_http
+
+    return await operations_http.overview(await get_context())
+
+
+@app.route(route="operations/page", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@http_endpoint
+async def operations_page(req: func.HttpRequest) -> func.HttpResponse:
+    """Static HTML holding no data: Overview and Dead letters; it links the outbound log page."""
+    from shared.operations import routes as operations_http
+
+    return operations_http.page(OPERATIONS_ACCESS.mode)
+
+
+@app.route(route="dead-letters", methods=["GET"], auth_level=OPERATIONS_AUTH_LEVEL)
+@http_endpoint
+@operations
+async def dead_letters_list(req: func.HttpRequest) -> func.HttpResponse:
+    from shared.app_context import get_context
+    from shared.operations import routes as operations_http
+
+    return await operations_http.list_dead_letters(await get_context(), req)
+
+
+@app.route(route="dead-letters/replay", methods=["POST"], auth_level=OPERATIONS_AUTH_LEVEL)
+@http_endpoint
+@operations
+async def dead_letters_replay(req: func.HttpRequest) -> func.HttpResponse:
+    from shared.app_context import get_context
+    from shared.operations import routes as operations_http
+
+    return await operations_http.replay_dead_letters(await get_context(), req)
+
+
+# Daily, at 03:47 UTC.
+@app.timer_trigger(arg_name="timer", schedule="0 47 3 * * *", run_on_startup=False)
+async def operations_retention_timer(timer: func.TimerRequest) -> None:
+    """Deletes hourly rollups after 35 days and dead-letter records after 30."""
+    from shared.app_context import get_context
+    from shared.operations import retention as operations_retention
+
+    await operations_retention.run(await get_context())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from collections import Counter
 
@@ -18,6 +19,7 @@ class CountingProxy:
     def __init__(self, target_port: int) -> None:
         self.target = f"http://127.0.0.1:{target_port}"
         self.counts: Counter[str] = Counter()
+        self.by_table: Counter[tuple[str, str]] = Counter()  # (method or "batch", table name) -> requests
         self.port = 0
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -30,12 +32,20 @@ class CountingProxy:
 
     def reset(self) -> None:
         self.counts.clear()
+        self.by_table.clear()
+
+    def writes(self, table: str) -> int:
+        """Requests that may change `table`'s entities (a `$batch` names no table and is not counted here)."""
+        return sum(n for (kind, name), n in self.by_table.items() if name == table and kind != "GET")
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         assert self._session is not None
         body = await request.read()
         kind = "batch" if "$batch" in request.path else request.method
         self.counts[kind] += 1
+        # /devstoreaccount1/<table>(PartitionKey='..',RowKey='..') or /devstoreaccount1/<table>()
+        match = re.match(r"/[^/]+/([^/(?]+)", request.path)
+        self.by_table[(kind, match.group(1) if match else "")] += 1
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
         # raw_path: the shared-key signature covers the path and query exactly as the client encoded them.
         url = URL(self.target + request.raw_path, encoded=True)

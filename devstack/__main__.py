@@ -51,7 +51,7 @@ def main() -> int:
                     "=" * 72,
                     f"App        {base}/api   (health: {base}/api/health)",
                     f"Key        {key}   (x-functions-key header or ?code=)",
-                    f"Logs page  {base}/api/outbound-logs/page?code={key}",
+                    f"Operations {base}/api/operations/page   (asks for the key once; outbound logs in its tabs)",
                     f"OpenAPI    {base}/api/openapi.json",
                     f"Storage    Azurite blob:{azurite.blob_port} queue:{azurite.queue_port} "
                     f"table:{azurite.table_port}, data in {azurite.location}",

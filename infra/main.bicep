@@ -294,6 +294,8 @@ var tableSettings = {
   OUTBOUND_LOG_TABLE: 'outboundlog'
   DELIVERY_TABLE: 'deliveries'
   BATCH_TABLE: 'batchitems'
+  STATS_TABLE: 'deliverystats'
+  DEAD_LETTER_TABLE: 'deadletters'
 }
 var containerSettings = {
   TOKEN_CACHE_CONTAINER: 'inquba-token-cache'

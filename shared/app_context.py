@@ -18,6 +18,8 @@ from shared.inquba.token_cache import TokenCache
 from shared.insider.mapping_store import MappingStore
 from shared.insider.pause import InsiderPause
 from shared.insider.sync import InsiderSyncer
+from shared.operations.dead_letters import DeadLetterQueue, DeadLetterRecords
+from shared.operations.stats import DeliveryStats
 from shared.outbound_log.writer import OutboundLog
 from shared.redaction import Redactor
 from shared.settings import Settings, UpstreamNotConfigured, load_settings
@@ -40,6 +42,8 @@ class AppContext:
     deliveries: DeliveryRecords
     batches: BatchStore
     mapping_store: MappingStore
+    stats: DeliveryStats
+    dead_letters: DeadLetterRecords
     _insider: InsiderSyncer | None = None
 
     @classmethod
@@ -71,14 +75,20 @@ class AppContext:
             refresh_skew_seconds=settings.token_refresh_skew_seconds,
             default_lifetime_seconds=settings.token_default_lifetime_seconds,
         )
+        stats = DeliveryStats(storage.table_client("STATS_TABLE"))
         upstream = UpstreamClient(http, outbound_log, redactor,
-                                  max_inline_retry_after=settings.upstream_max_inline_retry_after_seconds)
+                                  max_inline_retry_after=settings.upstream_max_inline_retry_after_seconds, stats=stats)
         inquba = InqubaPublisher(upstream, token_cache)
         deliveries = DeliveryRecords(storage.table_client("DELIVERY_TABLE"))
         batches = BatchStore(storage.table_client("BATCH_TABLE"))
         mapping_store = MappingStore(storage.container("INSIDER_MAPPING_CONTAINER"))
+        dead_letters = DeadLetterRecords(storage.table_client("DEAD_LETTER_TABLE"))
         return cls(settings, storage, http, upstream, redactor, outbound_log, token_cache, inquba, deliveries, batches,
-                   mapping_store)
+                   mapping_store, stats, dead_letters)
+
+    def dead_letter_queue(self, setting: str) -> DeadLetterQueue:
+        """The poison queue of the work queue named by `setting`, with the dead-letter records beside it."""
+        return DeadLetterQueue(self.storage.poison_queue(setting), self.dead_letters)
 
     def inquba_connection(self) -> InqubaConnection:
         """The configured inQuba connection; UpstreamNotConfigured naming the settings when there is none."""
@@ -101,6 +111,10 @@ class AppContext:
         return self._insider
 
     async def close(self) -> None:
+        try:
+            await self.stats.close()  # the counts not merged yet: at most a minute's worth
+        except Exception:
+            logger.exception("delivery stats: the last flush failed; up to a minute of counts is lost")
         await self.http.aclose()
         await self.storage.close()
 

@@ -7,6 +7,7 @@ all that is wrong at start-up instead of failing on the first request that needs
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,8 @@ STORAGE_RESOURCES: dict[str, dict[str, str]] = {
         "OUTBOUND_LOG_TABLE": "outboundlog",
         "DELIVERY_TABLE": "deliveries",
         "BATCH_TABLE": "batchitems",
+        "STATS_TABLE": "deliverystats",
+        "DEAD_LETTER_TABLE": "deadletters",
     },
     "containers": {
         "TOKEN_CACHE_CONTAINER": "inquba-token-cache",
@@ -98,6 +101,10 @@ SETTINGS: dict[str, Setting] = {
     **{name: Setting(default) for name, default in OPERATIONS_AUTH_SETTINGS.items()},
     **{name: Setting(default) for kind in STORAGE_RESOURCES.values() for name, default in kind.items()},
 }
+OPERATIONS_AUTH_MODES = ("function-key", "entra")
+# Set by the platform, never by the Bicep: an App Service / Functions instance has WEBSITE_INSTANCE_ID, and
+# WEBSITE_AUTH_ENABLED=True while App Service Authentication runs in front of it (docs/operations.md).
+PLATFORM_SETTINGS = ("WEBSITE_INSTANCE_ID", "WEBSITE_AUTH_ENABLED")
 
 
 class SettingsError(Exception):
@@ -167,6 +174,25 @@ class InsiderSettings:
 
 
 @dataclass(frozen=True)
+class OperationsAccess:
+    """Who may use the operations page and the routes it calls (docs/operations.md, "Access").
+
+    `function-key` (default): the host checks the function key on those routes, as on every other one.
+    `entra`: those routes are anonymous to the host and the app lets in a request whose App Service
+    Authentication principal (`X-MS-CLIENT-PRINCIPAL`) is in `allowed_group_id`.
+    """
+
+    mode: str = "function-key"
+    allowed_group_id: str | None = None
+    in_azure: bool = False  # WEBSITE_INSTANCE_ID is set
+    app_service_auth_enabled: bool = False  # WEBSITE_AUTH_ENABLED is true
+
+    @property
+    def entra(self) -> bool:
+        return self.mode == "entra"
+
+
+@dataclass(frozen=True)
 class Settings:
     storage: StorageSettings
     inquba: InqubaSettings | None  # None: inQuba is not configured, its routes answer 503
@@ -189,6 +215,7 @@ class Settings:
     tables: dict[str, str]
     containers: dict[str, str]
     applicationinsights_connection_string: str | None
+    operations: OperationsAccess = OperationsAccess()
 
     def token_host_allowed(self, host: str) -> bool:
         host = host.lower().strip()
@@ -296,6 +323,36 @@ def _storage(reader: _Reader) -> StorageSettings:
     )
 
 
+GUID_PATTERN = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def _operations_access(reader: _Reader) -> OperationsAccess:
+    mode = (reader.text("OPERATIONS_AUTH", "function-key") or "function-key").lower()
+    group = reader.text("OPERATIONS_ALLOWED_GROUP_ID")
+    if mode not in OPERATIONS_AUTH_MODES:
+        reader.problems.append(f"OPERATIONS_AUTH must be one of {', '.join(OPERATIONS_AUTH_MODES)}, got {mode!r}")
+        mode = "function-key"  # the safe reading: the host keeps checking keys
+    if group is not None and not GUID_PATTERN.fullmatch(group):
+        reader.problems.append("OPERATIONS_ALLOWED_GROUP_ID must be an Entra group's object id (a GUID)")
+        group = None
+    if mode == "entra" and group is None:
+        reader.problems.append("OPERATIONS_AUTH=entra needs OPERATIONS_ALLOWED_GROUP_ID, the allowed group's object id")
+    return OperationsAccess(
+        mode=mode,
+        allowed_group_id=group.lower() if group else None,
+        in_azure=reader.text("WEBSITE_INSTANCE_ID") is not None,
+        app_service_auth_enabled=(reader.text("WEBSITE_AUTH_ENABLED") or "").lower() == "true",
+    )
+
+
+def operations_access(env: Mapping[str, str]) -> OperationsAccess:
+    """The operations access settings alone: `function_app` reads them at indexing to pick the routes' auth level.
+
+    A problem with them is reported by `load_settings`; here it reads as the safe default (keys checked).
+    """
+    return _operations_access(_Reader(env))
+
+
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Read and validate every setting; raise one `SettingsError` naming all problems."""
     r = _Reader(env)
@@ -355,6 +412,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         tables=names("tables"),
         containers=names("containers"),
         applicationinsights_connection_string=r.text("APPLICATIONINSIGHTS_CONNECTION_STRING"),
+        operations=_operations_access(r),
     )
     if r.problems:
         raise SettingsError(r.problems)

@@ -1,4 +1,4 @@
-"""The one upstream client of both platforms: every call timed, traced and written to the outbound log.
+"""The one upstream client of both platforms: every call timed, traced, counted and written to the outbound log.
 
 `UpstreamClient.send` sends one request; `UpstreamClient.call` builds on it in layers, as httpx does:
 an optional auth step (refreshed once on a 401), then a short in-call retry of a 429/503 whose
@@ -12,13 +12,16 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import httpx
 
 from shared.outbound_log.writer import CustomerSlice, OutboundLog, OutboundLogEntry
 from shared.redaction import Redactor
 from shared.telemetry import end_upstream_span, upstream_span
+
+if TYPE_CHECKING:
+    from shared.operations.stats import DeliveryStats
 
 #: Answers a later try may not get: timeouts, throttling and server errors (no answer at all counts too).
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -94,7 +97,8 @@ def describe_status_error(status: int, body: str) -> str:
 
 
 class UpstreamClient:
-    """One HTTP client, the outbound log, the redactor and the retry policy, shared by every upstream caller."""
+    """One HTTP client, the outbound log, the delivery statistics, the redactor and the retry policy, shared by
+    every upstream caller."""
 
     def __init__(
         self,
@@ -103,12 +107,14 @@ class UpstreamClient:
         redactor: Redactor,
         *,
         max_inline_retry_after: float,
+        stats: DeliveryStats | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.http = http
         self.log = log
         self.redactor = redactor
         self.max_inline_retry_after = max_inline_retry_after
+        self.stats = stats
         self.sleep = sleep
 
     async def call(
@@ -159,7 +165,7 @@ class UpstreamClient:
 
         `customer_slices` splits a batched request into per-customer log slices once the response is known.
         """
-        return await _send(self.http, request, meta, self.log, self.redactor, customer_slices)
+        return await _send(self.http, request, meta, self.log, self.redactor, customer_slices, self.stats)
 
 
 async def _send(
@@ -169,6 +175,7 @@ async def _send(
     log: OutboundLog,
     redactor: Redactor,
     customer_slices: Callable[[UpstreamResult], list[CustomerSlice]] | None,
+    stats: DeliveryStats | None = None,
 ) -> UpstreamResult:
     started = time.perf_counter()
     epoch_ms = int(time.time() * 1000)
@@ -190,6 +197,8 @@ async def _send(
         if error is None and not result.ok:
             error = describe_status_error(result.status_code or 0, redactor.body(result.text, None) or "")
         end_upstream_span(span, result.status_code, redactor.text(error) if error else None)
+    if stats is not None:  # in memory: merged into the hourly rollups about once a minute
+        stats.record(meta.target, meta.operation, result.status_code, result.elapsed_seconds, epoch_ms)
     entry = OutboundLogEntry(
         target=meta.target,
         operation=meta.operation,

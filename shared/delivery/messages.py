@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,7 +14,7 @@ from shared.telemetry import log_extra
 from shared.timestamps import iso_utc
 
 if TYPE_CHECKING:
-    from azure.storage.queue.aio import QueueClient
+    from shared.operations.dead_letters import DeadLetterQueue
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +34,8 @@ class InqubaQueueMessage(BaseModel):
         return json.dumps(self.model_dump(by_alias=True, exclude_none=True), ensure_ascii=False, default=str)
 
 
-def dead_letter_text(original: str | dict[str, Any], error: str, status: str, upstream_status: int | None) -> str:
+def dead_letter_text(original: str | dict[str, Any], error: str, status: str, upstream_status: int | None,
+                     at: datetime | None = None, attempts: int | None = None) -> str:
     """The poison-queue copy: the original message plus why it was given up."""
     body: dict[str, Any]
     if isinstance(original, dict):
@@ -48,18 +50,27 @@ def dead_letter_text(original: str | dict[str, Any], error: str, status: str, up
         "status": status,
         "error": error,
         "upstreamStatus": upstream_status,
-        "at": iso_utc(),
+        "attempts": attempts,
+        "at": iso_utc(at.timestamp() if at else None),
     }
     return json.dumps(body, ensure_ascii=False, default=str)
 
 
-async def send_dead_letter(poison: QueueClient, original: str | dict[str, Any], error: str, status: str,
-                           upstream_status: int | None, *, identifier: str | None = None) -> None:
-    """Put the dead-letter copy on `poison` and say so: the `dead_lettered` event the alert rules count.
+async def send_dead_letter(poison: DeadLetterQueue, original: str | dict[str, Any], error: str, status: str,
+                           upstream_status: int | None, *, identifier: str | None = None,
+                           attempts: int | None = None) -> None:
+    """Put the dead-letter copy on the poison queue, record it, and say so: the one way the app dead-letters.
 
-    docs/deploy.md ("Alerts") queries `traces` for `customDimensions.event == "dead_lettered"`.
+    The record (`shared/operations/dead_letters.py`) is what `GET /api/dead-letters` lists and replay re-enqueues.
+    The log line is the `dead_lettered` event the alert rules count: docs/deploy.md ("Alerts") queries `traces`
+    for `customDimensions.event == "dead_lettered"`.
     """
-    await poison.send_message(dead_letter_text(original, error, status, upstream_status))
+    at = datetime.now(UTC)
+    text = original if isinstance(original, str) else json.dumps(original, ensure_ascii=False, default=str)
+    sent = await poison.poison.send_message(dead_letter_text(original, error, status, upstream_status, at, attempts))
+    await poison.records.add(poison.work_queue_name, text, status=status, error=error,
+                             upstream_status=upstream_status, attempts=attempts, identifier=identifier,
+                             poison_message_id=sent.id, poison_pop_receipt=sent.pop_receipt, at=at)
     logger.warning("dead-lettered to %s (%s): %s", poison.queue_name, status, error[:500],
                    extra=log_extra(identifier, event="dead_lettered", queue=poison.queue_name, status=status,
                                    upstream_status=upstream_status))

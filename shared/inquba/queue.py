@@ -23,6 +23,7 @@ from shared.delivery.records import DeliveryRecord
 from shared.delivery.retry_policy import retry_delay_seconds
 from shared.inquba.models import ITEM_MODELS, InqubaItem, ItemKind
 from shared.inquba.publishing import UpstreamFailure
+from shared.operations.dead_letters import DeadLetterQueue
 from shared.telemetry import log_extra
 from shared.web.parsing import field_errors
 
@@ -43,8 +44,8 @@ def _queue(ctx: AppContext, kind: str) -> QueueClient:
     return ctx.storage.work_queue(QUEUE_SETTINGS[kind])
 
 
-def _poison(ctx: AppContext, kind: str) -> QueueClient:
-    return ctx.storage.poison_queue(QUEUE_SETTINGS[kind])
+def _poison(ctx: AppContext, kind: str) -> DeadLetterQueue:
+    return ctx.dead_letter_queue(QUEUE_SETTINGS[kind])
 
 
 async def enqueue(ctx: AppContext, messages: Sequence[InqubaQueueMessage]) -> list[str | None]:
@@ -87,7 +88,7 @@ async def _dead_letter(
     ctx: AppContext, message: InqubaQueueMessage, status: str, *, attempts: int, upstream_status: int | None, error: str
 ) -> ProcessResult:
     await send_dead_letter(_poison(ctx, message.kind), message.model_dump(by_alias=True, exclude_none=True), error,
-                           status, upstream_status, identifier=message.identifier)
+                           status, upstream_status, identifier=message.identifier, attempts=attempts)
     await _finish(ctx, message, status, attempts=attempts, upstream_status=upstream_status, error=error)
     logger.warning("inQuba %s %s %s after %d attempt(s): %s", message.kind, message.identifier, status, attempts, error,
                    extra=log_extra(message.identifier, status=status))

@@ -60,6 +60,16 @@ class TokenGrant:
     expires_in: float | None
 
 
+@dataclass(frozen=True)
+class CachedTokenState:
+    """What the operations overview may know of a cached token: when it expires and when it was written."""
+
+    expires_at: float
+    written_at: float
+    lifetime_known: bool
+    fresh: bool
+
+
 def cache_key(token_url: str, username: str, client_id: str) -> str:
     return hashlib.sha256(f"{token_url}\n{username}\n{client_id}".encode()).hexdigest()
 
@@ -110,6 +120,19 @@ class TokenCache:
             token, cached = await self._shared_get(key, fetch, reject)
             self._memory[key] = token
             return token, cached
+
+    async def describe(self, key: str) -> CachedTokenState | None:
+        """The shared (blob) token's expiry and age, never the token; None when no token is cached."""
+        try:
+            downloader = await self.container.get_blob_client(f"{key}.json").download_blob()
+            token = Token.from_json(await downloader.readall())
+        except ResourceNotFoundError:
+            return None
+        if token is None:
+            return None
+        written = downloader.properties.last_modified
+        return CachedTokenState(token.expires_at, written.timestamp() if written else self.clock(),
+                                token.lifetime_known, token.fresh(self.clock(), self.skew))
 
     def forget(self, key: str) -> None:
         self._memory.pop(key, None)

@@ -33,6 +33,7 @@ from shared.app_context import AppContext
 from shared.delivery.messages import send_dead_letter
 from shared.delivery.retry_policy import retry_delay_seconds
 from shared.insider.sync import CustomerResult
+from shared.operations.dead_letters import DeadLetterQueue
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ class _Received:
 _Item = _Invoked | _Received
 
 
-async def _settle(ctx: AppContext, queue: QueueClient, poison: QueueClient, item: _Item,
+async def _settle(ctx: AppContext, queue: QueueClient, poison: DeadLetterQueue, item: _Item,
                   results: list[CustomerResult], paused: bool) -> None:
     message = item.message
     retry = [c for c, r in zip(message.customers, results, strict=True) if r.retryable]
@@ -137,7 +138,8 @@ async def _settle(ctx: AppContext, queue: QueueClient, poison: QueueClient, item
     elif give_up:
         errors = "; ".join(e["message"] for r in retry_results for e in r.errors)[:4000]
         await send_dead_letter(poison, SyncMessage(retry, message.request_id, message.attempt).to_text(), errors,
-                               "dead-lettered", retry_results[0].upstream_status, identifier=message.request_id)
+                               "dead-lettered", retry_results[0].upstream_status, identifier=message.request_id,
+                               attempts=message.attempt)
     if message.request_id:
         for result in results:
             if result.customer_id is None:
@@ -177,10 +179,10 @@ class InsiderDrain:
             self.running = asyncio.create_task(self._run(queue, poison))
         await item.settled  # the drain's exception, if it failed: the host then retries this message
 
-    def _queues(self) -> tuple[QueueClient, QueueClient]:
-        return self.ctx.storage.work_queue(QUEUE_SETTING), self.ctx.storage.poison_queue(QUEUE_SETTING)
+    def _queues(self) -> tuple[QueueClient, DeadLetterQueue]:
+        return self.ctx.storage.work_queue(QUEUE_SETTING), self.ctx.dead_letter_queue(QUEUE_SETTING)
 
-    async def _run(self, queue: QueueClient, poison: QueueClient) -> None:
+    async def _run(self, queue: QueueClient, poison: DeadLetterQueue) -> None:
         try:
             while self.waiting:  # checked with no await before `running` is cleared: no invocation is left behind
                 chunk: list[_Item] = []
@@ -196,7 +198,7 @@ class InsiderDrain:
         finally:
             self.running = None
 
-    async def _fill_chunk(self, queue: QueueClient, poison: QueueClient, chunk: list[_Item]) -> None:
+    async def _fill_chunk(self, queue: QueueClient, poison: DeadLetterQueue, chunk: list[_Item]) -> None:
         """Into `chunk`: what waits, topped up from the queue to about CHUNK_CUSTOMERS customers (none while paused).
 
         A message that would overflow the chunk is released at once for the next one. When the queue runs dry
@@ -243,7 +245,7 @@ class InsiderDrain:
                 chunk.append(_Received(raw, message))
                 customers += len(message.customers)
 
-    async def _sync_chunk(self, queue: QueueClient, poison: QueueClient, chunk: list[_Item]) -> None:
+    async def _sync_chunk(self, queue: QueueClient, poison: DeadLetterQueue, chunk: list[_Item]) -> None:
         syncer = self.ctx.insider_syncer()
         mapping = await self.ctx.mapping_store.compiled()
         customers = [c for item in chunk for c in item.message.customers]

@@ -209,6 +209,7 @@ UPSTREAM_ERRORS = {
                           ("x-identifier?",)),
 }
 ACCEPTED_HEADERS = ("Location", "Retry-After")
+PAGE = {200: Resp("The page.", {"type": "string"}, "text/html")}  # a static page of the app
 IDENTIFIER_SCHEMA = {"type": "string", "pattern": IDENTIFIER_PATTERN}
 ASYNC_NOTE = (" Answers 202 with `Location` and `Retry-After`; Logic Apps' and Power Automate's HTTP action poll "
               "the Location until the request completes (asynchronous pattern).")
@@ -359,11 +360,9 @@ OPERATIONS: dict[str, dict[str, Operation]] = {
         params=_query_params(m.LogQueryParameters), visibility="advanced")},
     "outbound_log_page": {"GET": Operation(
         "GetOutboundLogPage", "Get Outbound Log Page",
-        "A web page to search the outbound log; it holds no data and calls the JSON routes with the key from "
-        "`?code=`. Needs no function key.",
-        "Outbound log",
-        {200: Resp("The page.", {"type": "string"}, "text/html")},
-        connector=False)},
+        "A web page to search the outbound log; it holds no data and calls the JSON routes with the function key it "
+        "asks for once. Needs no function key.",
+        "Outbound log", PAGE, connector=False)},
     "outbound_log_read": {"GET": Operation(
         "GetOutboundLogEntry", "Get Outbound Log Entry",
         "One entry with its request and response bodies (secrets redacted); with customerId, that customer's "
@@ -376,6 +375,43 @@ OPERATIONS: dict[str, dict[str, Operation]] = {
                 Param("customerId", "query", "That customer's slice of a batched Insider request (at most 256 "
                       "characters, surrounding spaces ignored).", title="Customer ID")),
         visibility="advanced")},
+    "delivery_stats": {"GET": Operation(
+        "GetDeliveryStats", "Get Delivery Statistics",
+        "Calls the app made to inQuba and Insider, per target and operation: counts by outcome (2xx, 4xx, 5xx, no "
+        "answer) and p50/p95 response times from fixed-bucket histograms, in buckets of 5 minutes or an hour "
+        "(default: the last 24 hours by 5 minutes). Each process merges its counts about once a minute, so the "
+        "last minute may be missing.",
+        "Operations",
+        {200: Resp("The series.", m.StatsResponse, headers=("Cache-Control",)), 400: BAD_REQUEST},
+        params=_query_params(m.StatsQueryParameters), connector=False)},
+    "operations_overview": {"GET": Operation(
+        "GetOperationsOverview", "Get Operations Overview",
+        "Approximate depth of every queue and its poison queue, whether Insider sending is paused, and the inQuba "
+        "token cache's expiry and age (never the token).",
+        "Operations",
+        {200: Resp("The overview.", m.OperationsOverview, headers=("Cache-Control",)), 503: NOT_CONFIGURED},
+        connector=False)},
+    "operations_page": {"GET": Operation(
+        "GetOperationsPage", "Get Operations Page",
+        "A web page with the overview (charts of outcomes and p95 latency, queues, the Insider pause) and the dead "
+        "letters with replay; it links the outbound log page. It holds no data and asks for the function key "
+        "once. Needs no function key.",
+        "Operations", PAGE, connector=False)},
+    "dead_letters_list": {"GET": Operation(
+        "ListDeadLetters", "List Dead Letters",
+        "Items the app gave up on, newest first, from its own records (so that more than a queue peek's 32 can be "
+        "listed and paged): error, last status, attempts and identifier, and whether each was replayed.",
+        "Operations",
+        {200: Resp("A page of dead letters.", m.DeadLetterPage, headers=("Cache-Control",)), 400: BAD_REQUEST},
+        params=_query_params(m.DeadLetterQueryParameters), connector=False)},
+    "dead_letters_replay": {"POST": Operation(
+        "ReplayDeadLetters", "Replay Dead Letters",
+        "Move a work queue's dead letters of a time window (optionally one identifier) back to that queue with a "
+        "fresh attempt count, each at most once, and delete their poison copies; answers what was moved. Replaying "
+        "again moves none of them again, and an item already delivered is not delivered twice.",
+        "Operations",
+        {200: Resp("What was moved.", m.DeadLetterReplay), 400: BAD_REQUEST},
+        body=m.DeadLetterReplayRequest, body_title="Window", connector=False)},
     "openapi_document": {"GET": Operation(
         "GetOpenApiDocument", "Get OpenAPI Document",
         "This document. Needs no function key.",
@@ -383,5 +419,3 @@ OPERATIONS: dict[str, dict[str, Operation]] = {
         {200: Resp("The OpenAPI 3.1 document.", {"type": "object"})},
         connector=False)},
 }
-
-

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -103,3 +104,30 @@ def parse_model(model: type[M], value: Any, prefix: str = "") -> M:
 
 def parse_body(req: func.HttpRequest, model: type[M], max_bytes: int) -> M:
     return parse_model(model, read_json(req, max_bytes))
+
+
+def parse_params(req: func.HttpRequest, model: type[M]) -> M:
+    """Query parameters as a model, exactly as sent (an empty one is a bad value, not an absent one); unknown ones
+    (`code`) are the model's to ignore; every bad one named in one 400 problem."""
+    return parse_model(model, dict(req.params))
+
+
+EARLIEST_YEAR, LATEST_YEAR = 1970, 2999  # a Table key holds epoch milliseconds of these, and date arithmetic fits
+
+
+def parse_iso_time(value: object) -> datetime:
+    """An ISO 8601 date-time as UTC (a time without an offset is UTC); ValueError saying what is expected."""
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.fromisoformat(str(value))
+        except ValueError:
+            raise ValueError("must be an ISO 8601 date-time, such as 2026-01-31T12:00:00Z") from None
+    try:
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:  # an offset past year 1 or 9999
+        moment = datetime.min.replace(tzinfo=UTC)
+    if not EARLIEST_YEAR < moment.year < LATEST_YEAR:
+        raise ValueError(f"must be a time between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return moment

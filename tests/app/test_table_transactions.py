@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from azure.core.exceptions import HttpResponseError
-from azure.data.tables.aio import TableClient, TableServiceClient
+from azure.data.tables.aio import TableClient
 
 from shared.table_transactions import (
     TRANSACTION_MAX_BYTES,
@@ -34,15 +31,6 @@ class CountingTable:
     async def submit_transaction(self, operations: list[Any], **kwargs: Any) -> Any:
         self.transactions.append(len(operations))
         return await self.table.submit_transaction(operations, **kwargs)
-
-
-@pytest.fixture
-async def table(storage_connection_string: str) -> AsyncIterator[TableClient]:
-    async with TableServiceClient.from_connection_string(storage_connection_string) as service:
-        client = service.get_table_client(f"gc{uuid.uuid4().hex[:12]}")
-        await client.create_table()
-        yield client
-        await client.delete_table()
 
 
 async def rows(table: TableClient, partition: str) -> dict[str, dict[str, Any]]:

@@ -4,35 +4,19 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from sandbox.client import SandboxControl
 from shared.outbound_log.writer import CustomerSlice, OutboundLogEntry
-from tests.integration.conftest import FUNCTION_KEY, RunningApp
+from tests.integration.conftest import FUNCTION_KEY, RunningApp, needs_chromium
 from tests.outbound_logs.helpers import entry, write_entries
 
-CHROMIUM = Path("/usr/bin/chromium")
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is missing: run `make system-tools` "
-                                "(installs Debian's chromium; playwright never downloads a browser here)")
+pytestmark = needs_chromium
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def test_search_expand_and_reset(

@@ -55,6 +55,8 @@ FUZZ_STORAGE = {
     "OUTBOUND_LOG_TABLE": "fuzzoutboundlog",
     "DELIVERY_TABLE": "fuzzdeliveries",
     "BATCH_TABLE": "fuzzbatchitems",
+    "STATS_TABLE": "fuzzdeliverystats",
+    "DEAD_LETTER_TABLE": "fuzzdeadletters",
     "TOKEN_CACHE_CONTAINER": "fuzz-token-cache",
     "INSIDER_MAPPING_CONTAINER": "fuzz-insider-mapping",
 }
