@@ -10,7 +10,7 @@ import azure.functions as func
 
 from shared.app_context import AppContext
 from shared.identifiers import customer_id_problem, new_identifier
-from shared.insider.drain import MAX_CUSTOMERS_PER_MESSAGE, QUEUE_SETTING, SyncMessage
+from shared.insider.drain import SyncMessage, enqueue_request
 from shared.insider.mapping import (
     CompiledMapping,
     MappingInvalid,
@@ -177,12 +177,7 @@ async def _sync_async(ctx: AppContext, req: func.HttpRequest) -> func.HttpRespon
             seen[customer_id] = index
     if errors:
         raise bad_request(f"{len(errors)} problem(s); nothing was queued", errors[:100])
-    request_id = new_identifier()
-    await ctx.batches.create(request_id, "insider", [(c["id"], c) for c in customers])
-    queue = ctx.storage.work_queue(QUEUE_SETTING)
-    for start in range(0, len(customers), MAX_CUSTOMERS_PER_MESSAGE):
-        chunk = customers[start : start + MAX_CUSTOMERS_PER_MESSAGE]
-        await queue.send_message(SyncMessage(chunk, request_id).to_text(), time_to_live=-1)
+    request_id = await enqueue_request(ctx, "insider", customers, SyncMessage([]))
     return model_response(
         InsiderSyncAccepted,
         {"requestId": request_id, "accepted": len(customers)},
