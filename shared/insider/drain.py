@@ -251,11 +251,13 @@ class InsiderDrain:
             self.running = None
 
     async def _fill_chunk(self, queue: QueueClient, poison: QueueClient, chunk: list[_Item]) -> None:
-        """Into `chunk`: what waits, topped up from the queue to about CHUNK_CUSTOMERS customers (none while paused).
+        """Into `chunk`: what waits, topped up to about CHUNK_CUSTOMERS customers (none while paused) from the queue and
+        from what other invocations bring meanwhile (the host leases their messages: no receive would find them).
 
         A message that would overflow the chunk is released at once for the next one. When the queue runs dry
-        in the middle of a burst (the drain has received some), it lingers briefly: producers often write just
-        behind the drain; a lone message goes out at once.
+        in the middle of a burst (the drain has received some, several invocations wait, or the message is part of a
+        request the app queued), it lingers until nothing has come for a moment: producers often write just behind
+        the drain; a lone message of a producer goes out at once.
         """
         customers = self._take_waiting(chunk, 0)
         if await self.ctx.insider_syncer().pause.state():
@@ -263,6 +265,12 @@ class InsiderDrain:
         received = 0
         linger_until: float | None = None
         while customers < CHUNK_CUSTOMERS:
+            # Messages the host handed to other invocations meanwhile (it leases them, so no receive finds them).
+            before, customers = customers, self._take_waiting(chunk, customers)
+            if customers >= CHUNK_CUSTOMERS:
+                break
+            if customers > before:
+                linger_until = None
             per_message = max(1, customers // len(chunk))
             wanted = max(1, min(32, (CHUNK_CUSTOMERS - customers) // per_message))
             pages = queue.receive_messages(messages_per_page=wanted, visibility_timeout=RECEIVE_LEASE_SECONDS).by_page()
@@ -271,7 +279,9 @@ class InsiderDrain:
             except StopAsyncIteration:
                 page = []
             if not page:
-                if not received:
+                # A lone message goes out at once, unless it is part of a request the app queued: those are written
+                # in a burst, one message after the other, and the host may hand the first over before the next exists.
+                if not received and len(chunk) == 1 and not chunk[0].message.request_id:
                     break
                 linger_until = linger_until or time.monotonic() + LINGER_SECONDS
                 if time.monotonic() >= linger_until:

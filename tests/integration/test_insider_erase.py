@@ -203,6 +203,29 @@ def test_a_queue_producer_erases_with_an_erase_message(
     assert [u for u in upstream.insider_users() if u["identifiers"].get("uuid") == customer["id"]] == []
 
 
+def test_attribute_deletion_packs_2500_customers_into_3_requests_and_maps_a_partial_failure(
+    app: RunningApp, upstream: SandboxControl
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    customers = [{"id": f"{tag}-{n}", "attributes": {"email": f"u{n}.{tag}@example.com"}} for n in range(2500)]
+    upstream.configure(insider_blocked_identifiers=[f"{tag}-1234"])
+    body = {"customers": customers, "whole": ["city", "name"], "custom": {"whole": ["loyalty_tier"],
+                                                                          "partial": {"badges": ["gold"]}}}
+    accepted = app.client.post("/api/insider/attributes/delete", json=body)
+    assert accepted.status_code == 202, accepted.text
+    result = poll_batch(app, accepted.headers["location"], timeout=120)
+    assert result["kind"] == "insider-attributes"
+    assert result["counts"]["deleted"] == 2499 and result["counts"]["failed"] == 1
+    (failed,) = [i for i in result["items"] if i["status"] == "failed"]
+    assert failed["customerId"] == f"{tag}-1234" and "blocked" in failed["error"]
+    requests = [r for r in upstream.requests(target="insider-attributes-delete")
+                if r["json"]["users"][0]["identifiers"]["uuid"].startswith(tag)]
+    assert sorted(len(r["json"]["users"]) for r in requests) == [500, 1000, 1000]
+    user = requests[0]["json"]["users"][0]
+    assert set(user) == {"identifiers", "whole", "custom"} and user["whole"] == ["city", "name"]
+    assert user["custom"] == {"whole": ["loyalty_tier"], "partial": {"badges": ["gold"]}}
+
+
 def test_attribute_deletion_of_a_few_customers_answers_each_at_once(app: RunningApp, upstream: SandboxControl) -> None:
     tag = uuid.uuid4().hex[:8]
     customers = [person(tag, n) for n in range(3)]
