@@ -171,9 +171,41 @@ async def insider_resume(req: func.HttpRequest) -> func.HttpResponse:
     return await insider_http.resume(await get_context())
 
 
+@app.route(route="insider/erase", methods=["POST"])
+@http_endpoint
+async def insider_erase(req: func.HttpRequest) -> func.HttpResponse:
+    """Erase customers at Insider (delete or anonymise) and the app's own copies of them."""
+    from shared.app_context import get_context
+    from shared.insider import user_routes
+
+    return await user_routes.erase(await get_context(), req)
+
+
+@app.route(route="insider/attributes/delete", methods=["POST"])
+@http_endpoint
+async def insider_attributes_delete(req: func.HttpRequest) -> func.HttpResponse:
+    from shared.app_context import get_context
+    from shared.insider import user_routes
+
+    return await user_routes.delete_attributes(await get_context(), req)
+
+
+# An operations route: the logs page's "Show Insider profile" calls it.
+@app.route(route="insider/profile", methods=["POST"], auth_level=OPERATIONS_AUTH_LEVEL)
+@http_endpoint
+@operations
+async def insider_profile(req: func.HttpRequest) -> func.HttpResponse:
+    """What Insider holds for one customer: a support person's check of a sync."""
+    from shared.app_context import get_context
+    from shared.insider import user_routes
+
+    return await user_routes.profile(await get_context(), req)
+
+
 @app.queue_trigger(arg_name="msg", queue_name="%INSIDER_SYNC_QUEUE%", connection="AzureWebJobsStorage")
 async def insider_sync_queue(msg: func.QueueMessage) -> None:
-    """Settles its message together with the others waiting, in upserts of up to 1,000 users (insider_queue.py)."""
+    """Settles its message together with the others waiting, in upserts of up to 1,000 users (insider/drain.py);
+    erase and delete-attributes messages too (docs/queues.md)."""
     from shared.app_context import get_context
     from shared.insider import drain as insider_queue
 

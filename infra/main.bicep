@@ -277,6 +277,8 @@ var signInExcludedPaths = [
   '/api/insider/mapping'
   '/api/insider/mapping/*'
   '/api/insider/sync'
+  '/api/insider/erase'
+  '/api/insider/attributes/delete'
 ]
 
 // Flex Consumption reads the deployment package from this container.

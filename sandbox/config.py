@@ -87,6 +87,9 @@ class SandboxConfig:
     insider_pii_attributes: list[str] = field(default_factory=lambda: list(DEFAULT_PII_ATTRIBUTES))
     # An odd 200 for the next `count` upserts, or for a `rate` of them: {"kind", "count", "rate", "apply"}.
     insider_upsert_reply: dict[str, Any] | None = None
+    # Identifier values the account's Identity Resolution Management blocks (insider-api.md §1.3): a user of an
+    # upsert or a delete attributes naming one fails alone (a per-user failure a client's validation cannot see).
+    insider_blocked_identifiers: list[str] = field(default_factory=list)
     max_recorded_requests: int = 5000
     max_recorded_body_bytes: int = 1_000_000
 
@@ -272,6 +275,7 @@ _VALIDATORS: dict[str, Any] = {
     "purchase_requires_quantity": _bool,
     "insider_pii_attributes": _names,
     "insider_upsert_reply": _upsert_reply,
+    "insider_blocked_identifiers": _names,
     "max_recorded_requests": _non_negative_int,
     "max_recorded_body_bytes": _non_negative_int,
 }

@@ -14,7 +14,7 @@ from sandbox.faults import FAULT_HEADER
 from sandbox.insider_replies import odd_upsert_reply, results_body
 from sandbox.insider_request import bad_request, endpoint, read_body, users_of
 from sandbox.insider_store import appends_arrays
-from sandbox.insider_validation import check_user, is_url
+from sandbox.insider_validation import check_blocked, check_user, is_url
 from sandbox.state import ENTRY_KEY, STATE_KEY
 
 TOP_LEVEL_FIELDS = frozenset({"users", "skip_hook", "error_callback_endpoint", "append"})
@@ -40,6 +40,7 @@ async def upsert(request: web.Request) -> web.Response:
     accepted: list[tuple[dict[str, Any], list[str]]] = []
     for index, user in enumerate(users):
         check = check_user(index, user, purchase_requires_quantity=config.purchase_requires_quantity)
+        check_blocked(user, config.insider_blocked_identifiers, check)
         if check.errors:
             failed += 1
             errors.update(check.errors)

@@ -29,7 +29,14 @@ from sandbox.insider_request import (
     users_of,
 )
 from sandbox.insider_store import InsiderUser, attribute_name, identifier_pairs
-from sandbox.insider_validation import IDENTIFIERS_REQUIRED, ROOT_IDENTIFIERS, UserCheck, is_number, parse_rfc3339
+from sandbox.insider_validation import (
+    IDENTIFIERS_REQUIRED,
+    ROOT_IDENTIFIERS,
+    UserCheck,
+    check_blocked,
+    is_number,
+    parse_rfc3339,
+)
 from sandbox.state import STATE_KEY, SandboxState
 from sandbox.targets import FAULT_INSIDER_PROFILE
 
@@ -158,6 +165,7 @@ async def delete_attributes(request: web.Request) -> web.Response:
     valid: list[dict[str, Any]] = []
     for index, user in enumerate(users):
         check = _check_deletion(index, user)
+        check_blocked(user, state.config.insider_blocked_identifiers, check)
         errors.update(check.errors)
         if not check.errors:
             valid.append(user)

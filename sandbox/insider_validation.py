@@ -145,6 +145,20 @@ class UserCheck:
         self.undocumented.append(f"users.{self.index}.{path}")
 
 
+def check_blocked(user: Any, blocked: list[str], out: UserCheck) -> None:
+    """An identifier value Identity Resolution Management blocks fails the user (the config's
+    `insider_blocked_identifiers`; IRM lets an account block values such as "undefined" or "null", §1.3)."""
+    identifiers = user.get("identifiers") if isinstance(user, dict) else None
+    if not blocked or not isinstance(identifiers, dict):
+        return
+    custom = identifiers.get("custom")
+    values = [v for k, v in identifiers.items() if k != "custom"] + list(custom.values() if isinstance(custom, dict)
+                                                                          else [])
+    for value in values:
+        if isinstance(value, str) and value in blocked:
+            out.add("identifiers.*.blocked", f"identifier value is blocked: {show(value)}")
+
+
 def validate_user(index: int, user: Any, *, purchase_requires_quantity: bool = False) -> dict[str, list[str]]:
     """All validation errors of `users[index]`; empty when Insider would accept the user."""
     return check_user(index, user, purchase_requires_quantity=purchase_requires_quantity).errors

@@ -15,6 +15,7 @@ from shared.http_transport import UpstreamTransport
 from shared.inquba.client import InqubaConnection
 from shared.inquba.publishing import InqubaPublisher
 from shared.inquba.token_cache import TokenCache
+from shared.insider.erase import InsiderEraser
 from shared.insider.mapping_store import MappingStore
 from shared.insider.pause import InsiderPause
 from shared.insider.sync import InsiderSyncer
@@ -45,6 +46,7 @@ class AppContext:
     stats: DeliveryStats
     dead_letters: DeadLetterRecords
     _insider: InsiderSyncer | None = None
+    _eraser: InsiderEraser | None = None
 
     @classmethod
     async def create(cls, settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> AppContext:
@@ -109,6 +111,13 @@ class AppContext:
             pause = InsiderPause(self.storage.container("INSIDER_MAPPING_CONTAINER"), cfg.partner_name, cfg.api_key)
             self._insider = InsiderSyncer(self.upstream, cfg, pause)
         return self._insider
+
+    def insider_eraser(self) -> InsiderEraser:
+        """Erases customers at Insider and in the app's tables; 503 when Insider is not configured."""
+        syncer = self.insider_syncer()
+        if self._eraser is None:
+            self._eraser = InsiderEraser(syncer, self.outbound_log.table, self.deliveries.table, self.batches.table)
+        return self._eraser
 
     async def close(self) -> None:
         try:

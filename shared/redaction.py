@@ -42,6 +42,18 @@ class Redactor:
 
     def __init__(self, secret_values: Iterable[str] = ()) -> None:
         self._values: set[str] = {v for v in secret_values if v and len(v) >= 4}
+        self._exact: frozenset[str] = frozenset()  # masked where a JSON string is exactly one of them
+
+    def including(self, values: Iterable[str]) -> Redactor:
+        """A redactor that also masks `values` (a call's personal data): as whole JSON strings, whatever their
+        length (a customer ID such as "12"), and anywhere in text when they are email addresses or phone numbers."""
+        from shared.personal_data import looks_personal
+
+        wider = Redactor()
+        given = {v for v in values if v}
+        wider._values = self._values | {v for v in given if looks_personal(v)}
+        wider._exact = self._exact | given
+        return wider
 
     def add_secret(self, value: str | None) -> None:
         if value and len(value) >= 4:
@@ -62,7 +74,7 @@ class Redactor:
         if isinstance(value, list):
             return [self.json_value(v) for v in value]
         if isinstance(value, str):
-            return self.text(value)
+            return REDACTED if value in self._exact else self.text(value)
         return value
 
     def body(self, body: bytes | str | None, content_type: str | None = None) -> str | None:

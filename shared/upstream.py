@@ -52,6 +52,10 @@ class CallMeta:
     customer_id: str | None = None
     customer_name: str | None = None
     customers: list[CustomerSlice] = field(default_factory=list)
+    batch_id: str | None = None  # the customer's batch, recorded on its log index entity
+    # Personal data the call carries that its log entry must not keep (an erase request's identifiers):
+    # masked like secrets in the stored URL, bodies and error.
+    private_values: tuple[str, ...] = ()
 
 
 @dataclass
@@ -179,6 +183,8 @@ async def _send(
 ) -> UpstreamResult:
     started = time.perf_counter()
     epoch_ms = int(time.time() * 1000)
+    if meta.private_values:
+        redactor = redactor.including(meta.private_values)
     with upstream_span(meta.target, meta.operation, request.method, meta.identifier) as span:
         try:
             response = await http.send(request)
@@ -215,6 +221,7 @@ async def _send(
         response_body=redactor.body(result.body, result.headers.get("content-type")),
         epoch_ms=epoch_ms,
         customers=customer_slices(result) if customer_slices else meta.customers,
+        batch_id=meta.batch_id,
     )
     await log.record(entry)
     result.log_entry = entry

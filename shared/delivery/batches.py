@@ -22,6 +22,7 @@ STATUSES_BY_KIND = {
     "event": ("queued", "pending", "delivered", "failed", "dead-lettered"),
     "transaction": ("queued", "pending", "delivered", "failed", "dead-lettered"),
     "insider": ("queued", "pending", "synced", "rejected", "failed", "dead-lettered"),
+    "insider-attributes": ("queued", "pending", "deleted", "rejected", "failed", "dead-lettered"),
 }
 
 

@@ -12,7 +12,8 @@ from azure.data.tables.aio import TableClient
 
 from shared.outbound_log.writer import key_part
 
-FINAL_STATUSES = frozenset({"delivered", "failed", "dead-lettered", "synced", "rejected"})
+FINAL_STATUSES = frozenset({"delivered", "failed", "dead-lettered", "synced", "rejected", "deleted", "erased",
+                            "not-found"})
 ROW_KEY = "delivery"
 
 

@@ -104,7 +104,7 @@ async def status(ctx: AppContext, req: func.HttpRequest, request_id: str) -> fun
             headers=accepted_headers(req, request_id),
         )
     items = [item.as_api() for item in view.items]
-    if view.kind == "insider":  # an Insider request tracks customers, not identifiers
+    if view.kind.startswith("insider"):  # an Insider request tracks customers, not identifiers
         items = [{"customerId": item.pop("identifier"), **item} for item in items]
     return model_response(RequestStatus, {**body, "status": "completed", "items": items})
 

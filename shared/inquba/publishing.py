@@ -113,11 +113,16 @@ class InqubaPublisher:
         *,
         first_attempt: int = 1,
         inline_retries: bool = True,
+        batch_id: str | None = None,
     ) -> PublishOutcome:
-        """Deliver `item` or raise UpstreamFailure; `first_attempt` numbers calls made by later queue tries."""
+        """Deliver `item` or raise UpstreamFailure; `first_attempt` numbers calls made by later queue tries.
+
+        `batch_id` (a batch item's) is recorded on the customer's log entry, so that erasing the customer
+        finds the batch item that holds its payload."""
         with delivery_span("inquba.publish", identifier, kind=kind, attempt=first_attempt):
             auth = BearerToken(self, connection, identifier, (await self.token(connection, identifier=identifier))[0])
-            meta = CallMeta("inquba", kind, identifier, first_attempt, item.customer_id, item.customer_name)
+            meta = CallMeta("inquba", kind, identifier, first_attempt, item.customer_id, item.customer_name,
+                            batch_id=batch_id)
             result, calls = await self.upstream.call(publish_request(connection, kind, item.wire_body()), meta,
                                                      auth=auth, inline_retry=inline_retries)
             if result.ok:

@@ -123,7 +123,8 @@ async def process_message(ctx: AppContext, text: str, expected_kind: ItemKind) -
 
     try:
         outcome = await ctx.inquba.publish(ctx.inquba_connection(), message.kind, item, message.identifier,
-                                           first_attempt=message.attempt, inline_retries=False)
+                                           first_attempt=message.attempt, inline_retries=False,
+                                           batch_id=message.batch_id)
     except UpstreamFailure as failure:
         attempts = message.attempt + failure.attempts - 1
         if not failure.retryable:

@@ -11,7 +11,7 @@ import azure.functions as func
 from shared.app_context import AppContext
 from shared.identifiers import customer_id_problem, new_identifier
 from shared.insider.compiled_mapping import CompiledMapping, load_mapping, source_fields_schema
-from shared.insider.drain import enqueue_customers
+from shared.insider.drain import SyncMessage, enqueue_request
 from shared.insider.mapper import RejectedCustomer
 from shared.insider.mapping_checks import MappingInvalid
 from shared.insider.mapping_store import MappingConflict
@@ -176,9 +176,7 @@ async def _sync_async(ctx: AppContext, req: func.HttpRequest) -> func.HttpRespon
             seen[customer_id] = index
     if errors:
         raise bad_request(f"{len(errors)} problem(s); nothing was queued", errors[:100])
-    request_id = new_identifier()
-    await ctx.batches.create(request_id, "insider", [(c["id"], c) for c in customers])
-    await enqueue_customers(ctx, customers, request_id)
+    request_id = await enqueue_request(ctx, "insider", customers, SyncMessage([]))
     return model_response(
         InsiderSyncAccepted,
         {"requestId": request_id, "accepted": len(customers)},

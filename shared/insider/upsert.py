@@ -11,10 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final
 
-import httpx
-
 from shared.insider.compiled_mapping import CompiledMapping
-from shared.settings import InsiderSettings
 
 __all__ = [
     "MAX_BYTES",
@@ -27,7 +24,6 @@ __all__ = [
     "pack_users",
     "read_upsert_reply",
     "split_failures",
-    "upsert_request",
 ]
 
 #: Insider's limits per upsert request (§5.1): "a maximum of 1,000 records" and "must not exceed 5 MB".
@@ -237,18 +233,3 @@ def read_upsert_reply(body: bytes | str, user_count: int) -> UpsertReply:
     if reason is not None:
         failures = {k: v for k, v in failures.items() if k != UNATTRIBUTED}
     return UpsertReply(failures, reason)
-
-
-def upsert_request(settings: InsiderSettings, body: bytes) -> httpx.Request:
-    """The upsert call (§5): the packed body as sent, the partner name lowercase, the key as X-REQUEST-TOKEN."""
-    return httpx.Request(
-        "POST",
-        f"{settings.api_url}/user/v1/upsert",
-        content=body,
-        headers={
-            "X-PARTNER-NAME": settings.partner_name.lower(),
-            "X-REQUEST-TOKEN": settings.api_key,
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-        },
-    )

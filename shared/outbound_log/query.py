@@ -37,6 +37,7 @@ from shared.outbound_log.writer import (
     entry_time_ms,
     identifier_partition,
 )
+from shared.personal_data import ERASED_AT
 from shared.web.problems import FieldError, bad_request, not_found
 
 DEFAULT_LIMIT = 50
@@ -51,7 +52,7 @@ READ_BUDGET = 1000
 MAX_ROUND_TRIPS = 20
 TARGETS = ("inquba", "insider")
 ENTRY_ID = re.compile(r"\d{13}-[0-9a-f]{10}")
-LIST_COLUMNS = ["PartitionKey", "RowKey", *SUMMARY_FIELDS, "CustomerCount"]
+LIST_COLUMNS = ["PartitionKey", "RowKey", *SUMMARY_FIELDS, "CustomerCount", ERASED_AT]
 QueryKind = Literal["customer", "identifier", "scan"]
 
 
@@ -310,6 +311,7 @@ def item(entity: Mapping[str, Any]) -> dict[str, Any]:
         "identifier": entity.get("Identifier"),
         "attempt": _int(entity.get("Attempt")),
         "customerCount": _int(entity.get("CustomerCount")),
+        "erasedAt": _iso(erased) if isinstance(erased := entity.get(ERASED_AT), datetime) else None,
     }
 
 

@@ -38,6 +38,9 @@ RETRY_BODY_LIMIT_CHARS = 12_000  # a queue message holds 64 KiB, base64-encoded
 CUSTOMER_KEYS_COLUMN = "CustomerKeys"
 MAX_CUSTOMER_KEYS_COLUMNS = 8
 WRITE_TIMEOUT_SECONDS = 10.0
+# On a customer index entity only: the batch whose item holds that customer's payload, so that erasing the
+# customer finds the batch item from its log entries (docs/outbound-logs.md, "Erasure").
+BATCH_ID_COLUMN = "BatchId"
 SUMMARY_FIELDS = (
     "Timestamp_",
     "Target",
@@ -105,6 +108,7 @@ class CustomerSlice:
     request_body: str | None = None
     result: str | None = None
     error: str | None = None
+    batch_id: str | None = None  # the batch or queued request this customer's item belongs to
 
 
 @dataclass
@@ -125,6 +129,7 @@ class OutboundLogEntry:
     epoch_ms: int = field(default_factory=lambda: int(time.time() * 1000))
     id: str = ""
     customers: list[CustomerSlice] = field(default_factory=list)
+    batch_id: str | None = None  # a single customer's batch: its batch item holds the payload (erasure finds it)
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -193,10 +198,12 @@ def entities(entry: OutboundLogEntry) -> list[dict[str, Any]]:
                     "Error": truncate(slice_.error, 4_000),
                     "RequestBody": truncate(slice_.request_body),
                     "ResponseBody": truncate(slice_.result),
+                    BATCH_ID_COLUMN: slice_.batch_id,
                 }
             )
     elif entry.customer_id:
-        result.append({"PartitionKey": customer_partition(entry.customer_id), "RowKey": entry.id, **summary})
+        result.append({"PartitionKey": customer_partition(entry.customer_id), "RowKey": entry.id, **summary,
+                       BATCH_ID_COLUMN: entry.batch_id})
     return [{k: v for k, v in e.items() if v is not None} for e in result]
 
 

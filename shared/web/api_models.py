@@ -7,13 +7,25 @@ document describes what the code does. Limits shared with the handlers live here
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
-from shared.identifiers import IDENTIFIER_PATTERN, MAX_CUSTOMER_ID_CHARS
+from shared.identifiers import IDENTIFIER_PATTERN, MAX_CUSTOMER_ID_CHARS, customer_id_problem
 from shared.inquba.models import EventRequest, TransactionRequest
+from shared.insider.names import CUSTOM_NAME_PATTERN, DEFAULT_ATTRIBUTES, DEFAULT_IDENTIFIERS
 from shared.web.parsing import parse_iso_time
 
 MAX_BATCH_ITEMS = 1000
@@ -120,14 +132,16 @@ class ItemStatus(_Progress):
 
 class CustomerStatus(_Progress):
     customer_id: str = Field(alias="customerId", description="The customer's id.")
-    status: str = Field(description="queued, pending, synced, rejected, failed or dead-lettered.")
+    status: str = Field(description="queued, pending, synced (deleted for an attribute deletion), rejected, failed or "
+                                    "dead-lettered.")
 
 
 class RequestStatus(ApiModel):
     """A batch's or queued Insider request's progress (202 while running) or final result (200)."""
 
     batch_id: str = Field(alias="batchId", description="The batch or request id.")
-    kind: str = Field(description="event, transaction or insider.")
+    kind: str = Field(description="event, transaction, insider (a sync) or insider-attributes (an attribute "
+                                  "deletion).")
     total: int = Field(description="How many items the request holds.")
     counts: dict[str, int] = Field(description="How many items are in each status.")
     status: Literal["running", "completed"] = Field(description="running while any item is queued or pending.")
@@ -162,8 +176,11 @@ class CustomerEvent(BaseModel):
         None, description="Event parameters by source name; the designer lists those the stored mapping reads.")
 
 
-class Customer(BaseModel):
-    """A source customer; its values are validated by the mapping, and a bad one is `rejected`, not a 400."""
+class CustomerRecord(BaseModel):
+    """A source customer as for sync, of which only the id, name and attributes are read (to find its identifiers).
+
+    Other fields (a sync record's events) are taken and ignored.
+    """
 
     model_config = ConfigDict(extra="allow")
 
@@ -175,6 +192,19 @@ class Customer(BaseModel):
     attributes: dict[str, Any] | None = Field(
         None, description="Profile attributes and identifiers by source name; the designer lists those the stored "
                           "mapping reads.")
+
+    @field_validator("id")
+    @classmethod
+    def _table_key(cls, value: str) -> str:
+        """The id becomes a Table key (outbound log partitions, batch items)."""
+        if problem := customer_id_problem(value):
+            raise ValueError(problem)
+        return value
+
+
+class Customer(CustomerRecord):
+    """A source customer; its values are validated by the mapping, and a bad one is `rejected`, not a 400."""
+
     events: list[CustomerEvent] | None = Field(None, description="Events to send.")
 
 
@@ -314,6 +344,8 @@ class LogEntrySummary(ApiModel):
     identifier: str | None = Field(description="The request identifier.")
     attempt: int | None = Field(description="The attempt number.")
     customer_count: int | None = Field(alias="customerCount", description="Customers in a batched request.")
+    erased_at: str | None = Field(alias="erasedAt", description="When the customer's personal data was removed "
+                                                                "from the entry (an erasure); null otherwise.")
 
 
 class LogPage(ApiModel):
@@ -499,3 +531,210 @@ class DeadLetterReplay(ApiModel):
     moved: int = Field(description="How many dead letters were put back on the work queue.")
     items: list[ReplayedItem] = Field(description="Each one moved.")
     more: bool = Field(description="true when the window holds more than one call moves (1,000): call again.")
+# --- Insider: erase, delete attributes, profile ---------------------------------------------------------------
+
+MAX_ERASE_CUSTOMERS = 100
+MAX_ATTRIBUTE_DELETE_CUSTOMERS = 10_000
+MAX_ATTRIBUTE_DELETE_NOW = 100  # answered at once; more go through the queue (202)
+MAX_ATTRIBUTE_NAMES = 100
+MAX_VALUES_PER_ATTRIBUTE = 1000
+MAX_PROFILE_NAMES = 100
+# §8: "Identifier attributes cannot be deleted here": every other default attribute can.
+DELETABLE_ATTRIBUTES = tuple(a for a in DEFAULT_ATTRIBUTES if a not in DEFAULT_IDENTIFIERS)
+CustomName = Annotated[str, Field(pattern=CUSTOM_NAME_PATTERN, max_length=128)]
+
+
+def unique_customer_ids(customers: list[CustomerRecord]) -> list[CustomerRecord]:
+    """Customer ids are Table keys (batch items, log partitions): each once per request."""
+    seen: dict[str, int] = {}
+    for index, customer in enumerate(customers):
+        if customer.id in seen:
+            raise ValueError(f"customers[{index}].id repeats customers[{seen[customer.id]}].id")
+        seen[customer.id] = index
+    return customers
+
+
+def customer_records(customers: list[CustomerRecord]) -> list[dict[str, Any]]:
+    """The validated customers as the mapping reads them (source records, extra fields kept)."""
+    return [c.model_dump(mode="json", by_alias=True, exclude_unset=True) for c in customers]
+
+
+class InsiderEraseRequest(ApiModel):
+    """Erase customers from Insider (and from the app's own copies)."""
+
+    customers: Annotated[list[CustomerRecord], AfterValidator(unique_customer_ids)] = Field(
+        min_length=1, max_length=MAX_ERASE_CUSTOMERS,
+        description=f"1 to {MAX_ERASE_CUSTOMERS} customers, as for sync (ids unique): their Insider identifiers come "
+                    "from the stored mapping.")
+    action: Literal["delete", "anonymize"] = Field(
+        description="delete: Insider deletes the user; anonymize: Insider deletes the attributes marked PII.")
+
+
+class ErasedCopies(ApiModel):
+    outbound_log_entries: int = Field(alias="outboundLogEntries",
+                                      description="The customer's outbound log entries, personal data removed.")
+    delivery_records: int = Field(alias="deliveryRecords", description="Delivery records cleared.")
+    batch_items: int = Field(alias="batchItems", description="Batch items whose payload was removed.")
+
+
+class CustomerOutcome(ApiModel):
+    """One customer's result of a call to Insider; each route's model says which statuses it answers."""
+
+    customer_id: str | None = Field(alias="customerId", description="The customer's id (null when it had none).")
+    status: str
+    errors: list[SyncProblem] = Field(description="Why it was rejected or failed (or is unconfirmed).")
+    retryable: bool = Field(description="Whether trying again may succeed (throttling, 5xx, timeout, pause, an "
+                                        "unconfirmed reply).")
+
+
+class CustomerEraseResult(CustomerOutcome):
+    status: Literal["erased", "not-found", "failed", "rejected"] = Field(
+        description="erased; not-found (Insider answered 404); failed (Insider's error); rejected (the mapping "
+                    "yields no identifier: nothing was sent).")
+    identifier: str | None = Field(None, description="The erase request's identifier in the outbound log.")
+    copies: ErasedCopies | None = Field(None, description="What of the app's own copies was erased (erased and "
+                                                          "not-found customers).")
+
+
+class InsiderEraseResponse(ApiModel):
+    action: Literal["delete", "anonymize"] = Field(description="The action taken.")
+    results: list[CustomerEraseResult] = Field(description="One result per customer, in input order.")
+
+
+class InsiderErasePausedProblem(ProblemDetails):
+    """503 while sending to Insider is paused after a 403: the per-customer results are included."""
+
+    action: Literal["delete", "anonymize"] = Field(description="The action asked for.")
+    results: list[CustomerEraseResult] = Field(description="One result per customer, in input order.")
+
+
+Scalar = str | int | float | bool
+
+
+class NamedValues(ApiModel):
+    name: CustomName = Field(description="The custom array attribute (snake_case name).")
+    values: list[Scalar] = Field(min_length=1, max_length=MAX_VALUES_PER_ATTRIBUTE,
+                                 description=f"The values to remove from it (1 to {MAX_VALUES_PER_ATTRIBUTE:,}).")
+
+
+class CustomAttributeDeletion(ApiModel):
+    whole: list[CustomName] = Field(default_factory=list, max_length=MAX_ATTRIBUTE_NAMES,
+                                    description="Custom attributes to delete whole (snake_case names).")
+    partial: list[NamedValues] | dict[str, list[Scalar]] = Field(
+        default_factory=dict, max_length=MAX_ATTRIBUTE_NAMES,
+        description="Values to remove from custom array attributes: a list of {name, values}, or Insider's "
+                    f"map of name -> values (1 to {MAX_VALUES_PER_ATTRIBUTE:,} each).")
+
+    @field_validator("partial")
+    @classmethod
+    def _partial(cls, value: list[NamedValues] | dict[str, list[Any]]) -> dict[str, list[Any]]:
+        """Insider's form, the map; the names and counts of a map checked as the list's are."""
+        if isinstance(value, list):
+            merged: dict[str, list[Any]] = {}
+            for item in value:
+                merged.setdefault(item.name, []).extend(item.values)
+            return merged
+        for name, values in value.items():
+            if not re.fullmatch(CUSTOM_NAME_PATTERN, name):
+                raise ValueError(f"{name!r} is not a custom attribute name (snake_case)")
+            if not 1 <= len(values) <= MAX_VALUES_PER_ATTRIBUTE:
+                raise ValueError(f"{name} must list 1 to {MAX_VALUES_PER_ATTRIBUTE} values")
+        return value
+
+
+class DefaultPartialDeletion(ApiModel):
+    """Values to remove from Insider's default array attribute (§2.1: a number array, `list_id` in §8's example)."""
+
+    static_segment_id: list[int | float] | None = Field(None, min_length=1, max_length=MAX_VALUES_PER_ATTRIBUTE,
+                                                  description="Contact list ids to remove.")
+    list_id: list[int | float] | None = Field(None, min_length=1, max_length=MAX_VALUES_PER_ATTRIBUTE,
+                                        description="Contact list ids to remove (the name §8's example uses).")
+
+
+class AttributeDeletion(ApiModel):
+    """What to delete of each customer, as Insider's delete user attribute takes it (§8); identifiers cannot be."""
+
+    whole: list[Literal[DELETABLE_ATTRIBUTES]] = Field(  # type: ignore[valid-type]
+        default_factory=list, max_length=MAX_ATTRIBUTE_NAMES,
+        description="Default attributes to delete whole (not email, phone_number or uuid: identifiers).")
+    partial: DefaultPartialDeletion | None = Field(None, description="Values to remove from default array attributes.")
+    custom: CustomAttributeDeletion | None = Field(None, description="Custom attributes to delete, whole or values.")
+
+    @model_validator(mode="after")
+    def _something(self) -> AttributeDeletion:
+        if not self.fragment():
+            raise ValueError("name at least one attribute in whole, partial or custom")
+        return self
+
+    def fragment(self) -> dict[str, Any]:
+        """The per-user part of Insider's body: `whole`, `partial`, `custom: {whole, partial}`; empty ones left out."""
+        out: dict[str, Any] = {}
+        if self.whole:
+            out["whole"] = list(dict.fromkeys(self.whole))
+        partial = self.partial.model_dump(exclude_none=True) if self.partial else {}
+        if partial:
+            out["partial"] = partial
+        custom = {k: v for k, v in (self.custom.model_dump() if self.custom else {}).items() if v}
+        if custom:
+            out["custom"] = custom
+        return out
+
+
+class InsiderAttributesDeleteRequest(AttributeDeletion):
+    customers: Annotated[list[CustomerRecord], AfterValidator(unique_customer_ids)] = Field(
+        min_length=1, max_length=MAX_ATTRIBUTE_DELETE_CUSTOMERS,
+        description=f"1 to {MAX_ATTRIBUTE_DELETE_CUSTOMERS:,} customers, as for sync (ids unique); up to "
+                    f"{MAX_ATTRIBUTE_DELETE_NOW} are answered at once, more are queued (202).")
+
+
+class CustomerAttributesDeleteResult(CustomerOutcome):
+    status: Literal["deleted", "rejected", "failed", "unconfirmed"] = Field(
+        description="deleted; rejected (no identifier: not sent); failed (Insider's per-user error or the "
+                    "request's); unconfirmed (Insider's reply did not show it applied).")
+
+
+class InsiderAttributesDeleteResponse(ApiModel):
+    identifiers: list[str] = Field(description="The identifiers of the requests sent (outbound log), 1,000 users "
+                                               "and 5 MB each.")
+    results: list[CustomerAttributesDeleteResult] = Field(description="One result per customer, in input order.")
+
+
+class InsiderAttributesPausedProblem(ProblemDetails):
+    """503 while sending to Insider is paused after a 403: the per-customer results are included."""
+
+    identifiers: list[str] = Field(description="The identifiers of the requests sent.")
+    results: list[CustomerAttributesDeleteResult] = Field(description="One result per customer, in input order.")
+
+
+class InsiderProfileRequest(ApiModel):
+    customer: CustomerRecord = Field(description="The customer, as for sync: its Insider identifiers come from the "
+                                           "stored mapping.")
+    attributes: list[Annotated[str, Field(min_length=1, max_length=128)]] | None = Field(
+        None, min_length=1, max_length=MAX_PROFILE_NAMES,
+        description='Insider attribute names to read (custom ones as c_<name>); ["*"], every attribute, when absent.')
+    events: list[Annotated[str, Field(min_length=1, max_length=128)]] | None = Field(
+        None, min_length=1, max_length=MAX_PROFILE_NAMES,
+        description="Insider event names to read (every parameter of each); none when absent.")
+    events_from: AwareDatetime | None = Field(None, alias="eventsFrom",
+                                              description="Events at or after this time (ISO 8601); from the start "
+                                                          "when absent.")
+    events_to: AwareDatetime | None = Field(None, alias="eventsTo",
+                                            description="Events at or before this time (ISO 8601); now when absent.")
+
+
+class InsiderProfileResponse(ApiModel):
+    customer_id: str = Field(alias="customerId", description="The customer's id.")
+    identifier: str = Field(description="The profile request's identifier in the outbound log.")
+    identifiers: dict[str, Any] = Field(description="The Insider identifiers asked for, as the mapping built them.")
+    found: bool = Field(description="false when Insider has no user with these identifiers (its 404).")
+    profile: dict[str, Any] | None = Field(description="Insider's answer as it came: attributes, events (null when "
+                                                       "not found).")
+
+
+class InsiderUpstreamProblem(ProblemDetails):
+    """Insider refused, throttled or did not answer (502, 503, 504)."""
+
+    identifier: str | None = Field(None, description="The request's identifier in the outbound log.")
+    upstream_status: int | None = Field(
+        None, alias="upstreamStatus", description="Insider's status code; null on a network error or timeout.")
+    upstream_body: str | None = Field(None, alias="upstreamBody", description="Insider's answer (secrets redacted).")

@@ -122,6 +122,8 @@ FIELD_DOCS: dict[str, dict[str, str]] = {
     "TokenResponse.cached": {"description": "true when the token came from the app's cache."},
     "Customer.id": {"title": "Customer ID"},
     "Customer.name": {"title": "Customer Name"},
+    "CustomerRecord.id": {"title": "Customer ID"},
+    "CustomerRecord.name": {"title": "Customer Name"},
     "CustomerEvent.params": {"title": "Parameters"},
     "PublishResponse.identifier": {"description": "The identifier of what was published (yours or generated)."},
     "PublishResponse.status": {"description": "delivered."},
@@ -135,6 +137,8 @@ SOURCE_FIELDS_OPERATION = "GetInsiderSourceFields"
 FIELD_SCHEMAS: dict[str, dict[str, Any]] = {
     "Customer.attributes": {"x-ms-dynamic-schema": {"operationId": SOURCE_FIELDS_OPERATION, "parameters": {},
                                                     "value-path": "attributes"}},
+    "CustomerRecord.attributes": {"x-ms-dynamic-schema": {"operationId": SOURCE_FIELDS_OPERATION, "parameters": {},
+                                                          "value-path": "attributes"}},
     "CustomerEvent.params": {"x-ms-dynamic-schema": {"operationId": SOURCE_FIELDS_OPERATION, "parameters": {},
                                                      "value-path": "eventParams"}},
     "PreviewRequest.mapping": {"anyOf": [{"$ref": REF_PREFIX + "InsiderMapping"}, {"type": "null"}]},
@@ -157,6 +161,7 @@ FIELD_VISIBILITY: dict[str, Visibility] = {
     "TokenRequest.clientId": "important",
     "TokenRequest.clientSecret": "important",
     "Customer.attributes": "important",
+    "CustomerRecord.attributes": "important",
     "Customer.events": "important",
     "CustomerEvent.params": "important",
     # outputs
@@ -182,6 +187,21 @@ FIELD_VISIBILITY: dict[str, Visibility] = {
     "PreviewResponse.results": "important",
     "PreviewResult.customerId": "important",
     "PreviewResult.status": "important",
+    "InsiderEraseRequest.customers": "important",
+    "InsiderEraseRequest.action": "important",
+    "InsiderEraseResponse.results": "important",
+    "CustomerEraseResult.customerId": "important",
+    "CustomerEraseResult.status": "important",
+    "CustomerEraseResult.errors": "important",
+    "InsiderAttributesDeleteRequest.customers": "important",
+    "InsiderAttributesDeleteRequest.whole": "important",
+    "InsiderAttributesDeleteResponse.results": "important",
+    "CustomerAttributesDeleteResult.customerId": "important",
+    "CustomerAttributesDeleteResult.status": "important",
+    "CustomerAttributesDeleteResult.errors": "important",
+    "InsiderProfileRequest.customer": "important",
+    "InsiderProfileResponse.found": "important",
+    "InsiderProfileResponse.profile": "important",
     "LogPage.items": "important",
     "LogPage.continuationToken": "important",
     "LogEntrySummary.id": "important",
@@ -345,6 +365,50 @@ OPERATIONS: dict[str, dict[str, Operation]] = {
         body=m.InsiderSyncRequest, body_limit="mode", body_title="Customers",
         params=(Param("mode", "query", "sync (default): send now; async: queue and answer 202.",
                       {"type": "string", "enum": ["sync", "async"], "default": "sync"}),))},
+    "insider_erase": {"POST": Operation(
+        "EraseInsiderCustomers", "Erase Customers from Insider",
+        f"Erase 1 to {m.MAX_ERASE_CUSTOMERS} customers: Insider deletes each user (delete) or its PII attributes "
+        "(anonymize), one request per customer within Insider's rate limits, its Insider identifiers built by the "
+        "stored mapping as for a sync. One result per customer: erased, not-found (Insider's 404), failed (Insider's "
+        "error) or rejected (no identifier). For erased and not-found customers the app's own copies lose their "
+        "personal data too: outbound log entries (both platforms), delivery records and batch items.",
+        "Insider",
+        {200: Resp("One result per customer.", m.InsiderEraseResponse),
+         400: BAD_REQUEST,
+         503: problem_response("Sending is paused after Insider answered 403 (`results` included), or the app is not "
+                       "configured for Insider.", (m.InsiderErasePausedProblem, m.ProblemDetails), ("Retry-After?",))},
+        body=m.InsiderEraseRequest, body_title="Erasure", visibility="advanced")},
+    "insider_attributes_delete": {"POST": Operation(
+        "DeleteInsiderAttributes", "Delete Insider Attributes",
+        "Delete the same attributes of 1 to 10,000 customers (whole default or custom attributes, or values of "
+        "array attributes; never identifiers), packed into requests of up to 1,000 users and 5 MB. Up to "
+        f"{m.MAX_ATTRIBUTE_DELETE_NOW} customers are answered at once, one result per customer; more are queued."
+        + ASYNC_NOTE,
+        "Insider",
+        {200: Resp("One result per customer.", m.InsiderAttributesDeleteResponse),
+         202: Resp(f"More than {m.MAX_ATTRIBUTE_DELETE_NOW} customers: queued.", m.InsiderSyncAccepted,
+                   headers=ACCEPTED_HEADERS),
+         400: BAD_REQUEST,
+         503: problem_response("Sending is paused after Insider answered 403 (`results` included), or the app is not "
+                       "configured for Insider.", (m.InsiderAttributesPausedProblem, m.ProblemDetails),
+                       ("Retry-After?",))},
+        body=m.InsiderAttributesDeleteRequest, body_limit="batch", body_title="Deletion", visibility="advanced")},
+    "insider_profile": {"POST": Operation(
+        "GetInsiderProfile", "Get Insider Profile",
+        "What Insider holds for one customer (its profile API): the attributes (all of them unless named) and "
+        "the events named, the customer addressed by the identifiers the stored mapping builds for it, so a sync "
+        "can be checked. `found` is false when Insider has no such user.",
+        "Insider",
+        {200: Resp("Insider's profile of the customer.", m.InsiderProfileResponse, headers=("x-identifier",)),
+         400: BAD_REQUEST,
+         502: problem_response("Insider refused the request, or answered something that is not a profile.",
+                       m.InsiderUpstreamProblem, ("x-identifier",)),
+         503: problem_response("Insider throttled beyond a short inline retry (`Retry-After` passed on), sending is "
+                               "paused after a 403, or the app is not configured for Insider.",
+                       (m.InsiderUpstreamProblem, m.ProblemDetails), ("Retry-After?", "x-identifier?")),
+         504: problem_response("Insider did not answer within UPSTREAM_TIMEOUT_SECONDS.", m.InsiderUpstreamProblem,
+                       ("x-identifier",))},
+        body=m.InsiderProfileRequest, body_title="Profile Request", visibility="advanced")},
     "insider_resume": {"POST": Operation(
         "ResumeInsiderSync", "Resume Insider Sync",
         "Lift the pause after Insider answered 403, once the partner name or API key is fixed.",

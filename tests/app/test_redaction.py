@@ -31,3 +31,13 @@ def test_known_secret_values_are_masked_anywhere() -> None:
 def test_headers_are_masked_by_name() -> None:
     out = Redactor().headers({"Authorization": "Bearer x", "X-PARTNER-NAME": "brand", "x-request-token": "k"})
     assert out == {"Authorization": REDACTED, "X-PARTNER-NAME": "brand", "x-request-token": REDACTED}
+
+
+def test_a_calls_private_values_are_masked_in_its_bodies_and_text_only() -> None:
+    base = Redactor(["s3cret-value"])
+    wider = base.including(["12", "ada@example.com", "+27820000000"])
+    body = wider.body('{"identifiers": {"uuid": "12", "email": "ada@example.com"}, "n": "120"}', "application/json")
+    assert json.loads(body or "") == {"identifiers": {"uuid": REDACTED, "email": REDACTED}, "n": "120"}
+    assert wider.text("user 12 at ada@example.com, +27820000000, s3cret-value") == (
+        f"user 12 at {REDACTED}, {REDACTED}, {REDACTED}")
+    assert base.text("ada@example.com") == "ada@example.com"  # the shared redactor is left as it was

@@ -23,7 +23,8 @@ from tests.infra.helpers import (
 )
 
 # Operations page and the operations API it calls (issue 15): these need the sign-in when it is on.
-OPERATIONS_ROUTES = ("/api/operations", "/api/outbound-logs", "/api/stats", "/api/dead-letters", "/api/insider/resume")
+OPERATIONS_ROUTES = ("/api/operations", "/api/outbound-logs", "/api/stats", "/api/dead-letters", "/api/insider/resume",
+                     "/api/insider/profile")
 
 
 def _rules(templates: dict[str, dict]) -> dict[str, dict]:

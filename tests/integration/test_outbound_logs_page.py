@@ -152,3 +152,34 @@ def test_search_expand_and_reset(
     mobile.screenshot(path=str(artifacts_dir / "outbound-logs-page-phone.png"), full_page=True)
     phone.close()
     context.close()
+
+
+def test_show_insider_profile_on_an_insider_entry(
+    app: RunningApp, upstream: SandboxControl, browser: object, artifacts_dir: Path
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    customer = {"id": f"ada-{tag}", "name": "Ada", "attributes": {"email": f"ada.{tag}@example.com",
+                                                                  "first_name": "Ada", "tier": "Gold"}}
+    assert app.client.post("/api/insider/sync", json={"customers": [customer]}).status_code == 200
+    context = browser.new_context(viewport={"width": 1366, "height": 860})  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.goto(f"{app.process.base_url}/api/outbound-logs/page?code={FUNCTION_KEY}&q=customer:{customer['id']}")
+    rows = page.locator("tr.row")
+    expect(rows).to_have_count(1)
+    rows.first.click()
+    button = page.get_by_role("button", name="Show Insider profile")
+    button.click()
+    profile = page.locator("tr.detail .insider-profile pre")
+    expect(profile).to_contain_text(f'"email": "ada.{tag}@example.com"')
+    expect(profile).to_contain_text('"name": "Ada"')
+    assert [r["json"]["identifiers"] for r in upstream.requests(target="insider-profile")] == [{"uuid": customer["id"]}]
+    page.screenshot(path=str(artifacts_dir / "outbound-logs-page-insider-profile.png"))
+    # The profile request is logged for the customer too. An inQuba entry has no such button.
+    assert app.client.post("/api/inquba/events", json={"eventDefinitionCode": "A", "customerId": customer["id"]}
+                           ).status_code == 200
+    page.get_by_role("button", name="Search", exact=True).click()
+    expect(rows).to_have_count(3)
+    expect(rows.first).to_contain_text("inQuba")
+    rows.first.click()
+    expect(page.locator("tr.detail").first.locator(".profile-button")).to_have_count(0)
+    context.close()

@@ -193,6 +193,20 @@ async def test_delete_attributes_shares_the_upserts_budget(
     assert (await post(http, PROFILE, VALID_BODIES[PROFILE])).status_code == 200  # a budget of its own
 
 
+async def test_a_blocked_identifier_fails_its_user_alone_in_upserts_and_attribute_deletes(
+    sandbox: SandboxProcess, http: httpx.AsyncClient, known: None
+) -> None:
+    sandbox.control.configure(insider_blocked_identifiers=["bob-1"])
+    blocked = {"users.1.identifiers.*.blocked": ["identifier value is blocked: bob-1"]}
+    deleted = await post(http, ATTRIBUTES_DELETE, {"users": [
+        {"identifiers": {"uuid": "ann-1"}, "whole": ["city"]}, {"identifiers": {"uuid": "bob-1"}, "whole": ["name"]}]})
+    assert deleted.json() == {"data": {"successful": {"count": 1}, "fail": {"count": 1, "errors": blocked}}}
+    assert "city" not in profiles(sandbox)["sandbox-iid-1"]["attributes"]
+    assert profiles(sandbox)["sandbox-iid-2"]["attributes"]["name"] == "Bob"  # a failing user changes nothing
+    upserted = await upsert(http, {"users": [ANN, BOB]})
+    assert upserted.json()["data"]["fail"] == {"count": 1, "errors": blocked}
+
+
 # --- delete user ---------------------------------------------------------------------------------
 
 

@@ -285,8 +285,23 @@ def test_documented_answers_beyond_the_generator(fuzz_app: RunningApp, upstream:
     upstream.configure(timeout_rate=0)
     call("POST", "/requests/{batchId}/replay", 202, path_parameters={"batchId": dead.json()["batchId"]})
 
+    erase = {"customers": [{"id": "fuzz-c1"}], "action": "anonymize"}
+    call("POST", "/insider/erase", 200, body=erase, media_type="application/json")
+    call("POST", "/insider/profile", 200, body={"customer": {"id": "fuzz-c1"}}, media_type="application/json")
+    many = {"customers": [{"id": f"fuzz-a{n}"} for n in range(101)], "whole": ["city"]}
+    deleting = call("POST", "/insider/attributes/delete", 202, body=many, media_type="application/json")
+    call.poll(deleting.headers["location"][0])
+    profile = {"customer": {"id": "fuzz-c1"}}
+    for rates, status in (({"500": 1.0}, 502), ({"429": 1.0}, 503)):
+        upstream.configure(error_rates=rates, error_targets=["insider-profile"], retry_after_seconds=30)
+        call("POST", "/insider/profile", status, body=profile, media_type="application/json")
+    upstream.configure(error_rates={}, timeout_rate=1.0, timeout_seconds=5)
+    call("POST", "/insider/profile", 504, body=profile, media_type="application/json")
+    upstream.configure(timeout_rate=0)
+
     upstream.configure(insider_api_key="not-the-apps-key")  # Insider answers 403: sending pauses
     call("POST", "/insider/sync", 503, body=customers, media_type="application/json")
+    call("POST", "/insider/erase", 503, body=erase, media_type="application/json")
     upstream.reset()
     assert call("POST", "/insider/resume", 200).json() == {"resumed": True}
     print(f"explicit cases checked: {dict(call.checked)}")

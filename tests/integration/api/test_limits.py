@@ -11,6 +11,7 @@ from shared.delivery import routes as batch_http
 from shared.identifiers import MAX_CUSTOMER_ID_CHARS, MAX_CUSTOMER_ID_KEY_CHARS
 from shared.inquba import models as inquba_models
 from shared.insider import routes as insider_http
+from shared.insider import user_routes
 from shared.outbound_log import query as outbound_log_query
 from shared.web import api_models
 from shared.web import parsing as request_parsing
@@ -34,6 +35,9 @@ def limits_section() -> str:
     insider_http.MAX_CUSTOMER_CHARS, insider_http.MAX_MAPPING_CHARS, insider_http.MAX_ERRORS_REPORTED,
     outbound_log_query.MAX_LIMIT, outbound_log_query.DEFAULT_LIMIT, outbound_log_query.MAX_KEY_LENGTH,
     outbound_log_query.MAX_ERROR_LENGTH, outbound_log_query.READ_BUDGET, outbound_log_query.MAX_ROUND_TRIPS,
+    api_models.MAX_ERASE_CUSTOMERS, api_models.MAX_ATTRIBUTE_DELETE_CUSTOMERS, api_models.MAX_ATTRIBUTE_DELETE_NOW,
+    api_models.MAX_ATTRIBUTE_NAMES, api_models.MAX_VALUES_PER_ATTRIBUTE, api_models.MAX_PROFILE_NAMES,
+    int(user_routes.ERASE_DEADLINE_SECONDS),
 ])
 def test_every_limit_is_documented(value: int) -> None:
     assert re.search(rf"(?<![\d,]){value:,}(?![\d,])", limits_section()), f"{value:,} is not in docs/api.md#limits"
@@ -42,7 +46,8 @@ def test_every_limit_is_documented(value: int) -> None:
 JSON_ROUTES = [("POST", "/api/inquba/events"), ("POST", "/api/inquba/transactions"), ("POST", "/api/inquba/token"),
                ("POST", "/api/inquba/events/batch"), ("POST", "/api/insider/sync"),
                ("POST", "/api/insider/sync?mode=async"), ("POST", "/api/insider/mapping/preview"),
-               ("PUT", "/api/insider/mapping")]
+               ("PUT", "/api/insider/mapping"), ("POST", "/api/insider/erase"),
+               ("POST", "/api/insider/attributes/delete"), ("POST", "/api/insider/profile")]
 
 
 @pytest.mark.parametrize(("method", "path"), JSON_ROUTES)
@@ -62,6 +67,9 @@ def test_a_lone_surrogate_escape_is_a_400_on_every_json_route(app: RunningApp, m
      "customers[0].id"),
     ("/api/insider/sync?mode=async", {"customers": [{"id": "x" * 257}]}, "customers[0].id"),
     ("/api/insider/sync", {"id": "c1", "name": "n" * 257}, "name"),
+    ("/api/insider/erase", {"customers": [{"id": EMOJI_ID}], "action": "delete"}, "customers[0].id"),
+    ("/api/insider/attributes/delete", {"customers": [{"id": EMOJI_ID}], "whole": ["city"]}, "customers[0].id"),
+    ("/api/insider/profile", {"customer": {"id": "c1", "name": "n" * 257}}, "customer.name"),
 ])
 def test_customer_ids_that_cannot_be_a_table_key_are_a_400(app: RunningApp, path: str, body: dict, field: str) -> None:
     response = app.client.post(path, json=body)

@@ -36,7 +36,14 @@ from shared.insider.mapping_checks import MappingInvalid
 from shared.insider.mapping_store import DEFAULT_MAPPING_PATH
 from shared.insider.routes import customers_from
 from shared.outbound_log.query import MAX_LIMIT, LogQuery, _Cursor, decode_token, encode_token, parse_query, plan
-from shared.web.api_models import EventBatchRequest, InsiderSyncRequest, PreviewRequest
+from shared.web.api_models import (
+    EventBatchRequest,
+    InsiderAttributesDeleteRequest,
+    InsiderEraseRequest,
+    InsiderProfileRequest,
+    InsiderSyncRequest,
+    PreviewRequest,
+)
 from shared.web.parsing import MAX_JSON_DEPTH, parse_model, read_json
 from shared.web.problems import Problem
 
@@ -254,7 +261,8 @@ def test_read_json_answers_a_value_or_a_problem(body: bytes, content_type: str |
 
 @PROPERTY
 @given(value=json_values, model=st.sampled_from([EventRequest, TransactionRequest, TokenRequest, EventBatchRequest,
-                                                 InsiderSyncRequest, PreviewRequest]))
+                                                 InsiderSyncRequest, PreviewRequest, InsiderEraseRequest,
+                                                 InsiderAttributesDeleteRequest, InsiderProfileRequest]))
 def test_parse_model_answers_a_model_or_a_400(value: Any, model: type) -> None:
     try:
         parse_model(model, value)
