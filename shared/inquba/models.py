@@ -145,6 +145,9 @@ CERTIFIED_TOKEN_FIELDS: dict[str, str] = {
     "TenantName": "tenantName", "HostURL": "hostUrl", "client_id": "clientId", "client_secret": "clientSecret"}
 
 
+CONNECTOR_FIELDS = ("tenantName", "hostUrl", "username", "password", "clientId", "clientSecret")
+
+
 def _certified_names_documented(schema: dict[str, Any]) -> None:
     """The document lists the certified names too, with their field's schema, marked `x-alias-of`."""
     properties = schema["properties"]
@@ -181,6 +184,17 @@ class TokenRequest(BaseModel):
         if twice:
             raise ValidationError.from_exception_data(cls.__name__, twice)
         return {CERTIFIED_TOKEN_FIELDS.get(name, name): value for name, value in data.items()}
+
+    @model_validator(mode="after")
+    def _all_or_none(self) -> TokenRequest:
+        given = self.given()
+        if given:
+            missing = [InitErrorDetails(type=PydanticCustomError("all_or_none", "is required when any connector "
+                                                                 "field is given"), loc=(name,), input=None)
+                       for name in CONNECTOR_FIELDS if name not in given]
+            if missing:
+                raise ValidationError.from_exception_data(type(self).__name__, missing)
+        return self
 
     def given(self) -> list[str]:
         return [name for name, value in self.model_dump(by_alias=True).items() if value is not None]

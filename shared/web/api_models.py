@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, field_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from shared.identifiers import MAX_CUSTOMER_ID_CHARS
+from shared.identifiers import MAX_CUSTOMER_ID_CHARS, customer_id_problem
 from shared.inquba.models import EventRequest, TransactionRequest
 
 MAX_BATCH_ITEMS = 1000
@@ -19,10 +20,20 @@ MAX_SYNC_CUSTOMERS = 100
 MAX_ASYNC_CUSTOMERS = 10_000
 MAX_CUSTOMER_ID_LENGTH = MAX_CUSTOMER_ID_CHARS  # and 500 once percent-encoded: identifiers.customer_id_problem
 MAX_CUSTOMER_NAME_LENGTH = 256
+MAX_CUSTOMER_CHARS = 30_000  # with mode=async a customer is stored as one table property while its request is tracked
 
 
 class ApiModel(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+
+def item_errors(model: type[BaseModel], problems: list[tuple[tuple[int | str, ...], str]]) -> ValidationError | None:
+    """Rules across the items of a list (a repeated id): the field validator's ValidationError, its locations
+    below the list's own (pydantic prefixes the field), or None."""
+    if not problems:
+        return None
+    return ValidationError.from_exception_data(model.__name__, [
+        InitErrorDetails(type=PydanticCustomError("item", message), loc=loc, input=None) for loc, message in problems])
 
 
 # --- Errors ---------------------------------------------------------------------------------------------------
@@ -75,18 +86,47 @@ class HealthReport(ApiModel):
 # --- inQuba batches and request status ------------------------------------------------------------------------
 
 
+def _unique_identifiers(model: type[BaseModel], items: list[EventRequest] | list[TransactionRequest],
+                        key: str) -> None:
+    """An identifier given twice in one batch is a 400 naming the second (JSON Schema cannot say it: a rule)."""
+    seen: dict[str, int] = {}
+    repeated = []
+    for index, item in enumerate(items):
+        if item.identifier is None:
+            continue  # generated, so unique
+        if item.identifier in seen:
+            repeated.append(((index, "identifier"), f"repeats the identifier of {key}[{seen[item.identifier]}]"))
+        else:
+            seen[item.identifier] = index
+    if error := item_errors(model, repeated):
+        raise error
+
+
 class EventBatchRequest(ApiModel):
     events: list[EventRequest] = Field(
         min_length=1, max_length=MAX_BATCH_ITEMS,
         description=f"1 to {MAX_BATCH_ITEMS:,} events, each as the body of Create Event; identifiers unique.",
     )
 
+    @field_validator("events")
+    @classmethod
+    def _unique(cls, items: list[EventRequest]) -> list[EventRequest]:
+        _unique_identifiers(cls, items, "events")
+        return items
+
 
 class TransactionBatchRequest(ApiModel):
     transactions: list[TransactionRequest] = Field(
         min_length=1, max_length=MAX_BATCH_ITEMS,
-        description=f"1 to {MAX_BATCH_ITEMS:,} transactions, each as the body of Create Transaction.",
+        description=f"1 to {MAX_BATCH_ITEMS:,} transactions, each as the body of Create Transaction; identifiers "
+                    "unique.",
     )
+
+    @field_validator("transactions")
+    @classmethod
+    def _unique(cls, items: list[TransactionRequest]) -> list[TransactionRequest]:
+        _unique_identifiers(cls, items, "transactions")
+        return items
 
 
 class NotEnqueued(ApiModel):
@@ -177,15 +217,39 @@ class Customer(BaseModel):
     events: list[CustomerEvent] | None = Field(None, description="Events to send.")
 
 
-class InsiderSyncRequest(BaseModel):
+# Documented as a Customer and taken as sent: the mapping validates it, and a bad one is `rejected`, not a 400.
+CustomerAsSent = Annotated[Any, PlainValidator(lambda customer: customer, json_schema_input_type=Customer)]
+
+
+def _table_keys(model: type[BaseModel], customers: list[Any]) -> list[Any]:
+    """Ids and names become Table keys and properties: bounded in every mode, a 400 naming the customer's field."""
+    problems: list[tuple[tuple[int | str, ...], str]] = []
+    for index, customer in enumerate(customers):
+        if not isinstance(customer, dict):
+            continue  # answered per customer as rejected
+        customer_id, name = customer.get("id"), customer.get("name")
+        if isinstance(customer_id, str) and (problem := customer_id_problem(customer_id)):
+            problems.append(((index, "id"), problem))
+        if isinstance(name, str) and len(name) > MAX_CUSTOMER_NAME_LENGTH:
+            problems.append(((index, "name"), f"must be at most {MAX_CUSTOMER_NAME_LENGTH} characters"))
+    if error := item_errors(model, problems):
+        raise error
+    return customers
+
+
+class InsiderSyncRequest(ApiModel):
     """`{"customers": [...]}`; a single customer object on its own is taken too."""
 
-    model_config = ConfigDict(extra="allow")
-
-    customers: list[Customer] = Field(
+    customers: list[CustomerAsSent] = Field(
         min_length=1, max_length=MAX_ASYNC_CUSTOMERS,
-        description=f"1 to {MAX_SYNC_CUSTOMERS} customers ({MAX_ASYNC_CUSTOMERS:,} with mode=async, ids unique).",
+        description=f"1 to {MAX_SYNC_CUSTOMERS} customers ({MAX_ASYNC_CUSTOMERS:,} with mode=async, ids unique "
+                    f"and each at most {MAX_CUSTOMER_CHARS:,} characters as JSON).",
     )
+
+    @field_validator("customers")
+    @classmethod
+    def _keys(cls, customers: list[Any]) -> list[Any]:
+        return _table_keys(cls, customers)
 
 
 class SyncProblem(BaseModel):
@@ -223,13 +287,17 @@ class InsiderSyncAccepted(ApiModel):
     accepted: int = Field(description="How many customers were queued.")
 
 
-class PreviewRequest(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    customers: list[Customer] = Field(
+class PreviewRequest(ApiModel):
+    customers: list[CustomerAsSent] = Field(
         min_length=1, max_length=MAX_ASYNC_CUSTOMERS, description=f"1 to {MAX_ASYNC_CUSTOMERS:,} customers."
     )
-    mapping: dict[str, Any] | None = Field(None, description="A mapping to try instead of the stored one.")
+    mapping: dict[str, Any] | None = Field(None, description="A mapping to try instead of the stored one (absent or "
+                                                             "null: the stored one).")
+
+    @field_validator("customers")
+    @classmethod
+    def _keys(cls, customers: list[Any]) -> list[Any]:
+        return _table_keys(cls, customers)
 
 
 class PreviewResult(ApiModel):

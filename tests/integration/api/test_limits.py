@@ -30,8 +30,8 @@ def limits_section() -> str:
     request_parsing.MAX_JSON_DEPTH, inquba_models.MAX_ATTRIBUTES, inquba_models.MAX_CODE_LENGTH,
     inquba_models.MAX_VALUE_LENGTH, api_models.MAX_BATCH_ITEMS, api_models.MAX_SYNC_CUSTOMERS,
     api_models.MAX_ASYNC_CUSTOMERS, MAX_CUSTOMER_ID_CHARS, MAX_CUSTOMER_ID_KEY_CHARS,
-    api_models.MAX_CUSTOMER_NAME_LENGTH, batch_http.MAX_ITEM_CHARS, batch_http.MAX_ERRORS_REPORTED,
-    insider_http.MAX_CUSTOMER_CHARS, insider_http.MAX_MAPPING_CHARS, insider_http.MAX_ERRORS_REPORTED,
+    api_models.MAX_CUSTOMER_NAME_LENGTH, batch_http.MAX_ITEM_CHARS, request_parsing.MAX_ERRORS_REPORTED,
+    api_models.MAX_CUSTOMER_CHARS, insider_http.MAX_MAPPING_CHARS,
     outbound_log_query.MAX_LIMIT, outbound_log_query.DEFAULT_LIMIT, outbound_log_query.MAX_KEY_LENGTH,
     outbound_log_query.MAX_ERROR_LENGTH, outbound_log_query.READ_BUDGET, outbound_log_query.MAX_ROUND_TRIPS,
 ])
@@ -99,7 +99,7 @@ def test_an_invalid_mapping_lists_at_most_100_problems(app: RunningApp) -> None:
     response = app.client.post("/api/insider/mapping/preview", json={"customers": [{"id": "c"}], "mapping": mapping})
     assert response.status_code == 400
     body = response.json()
-    assert len(body["errors"]) == insider_http.MAX_ERRORS_REPORTED and "the first 100 are listed" in body["detail"]
+    assert len(body["errors"]) == request_parsing.MAX_ERRORS_REPORTED and "the first 100 are listed" in body["detail"]
 
 
 @pytest.mark.parametrize("limit", ["²", "٣", "1" * 5000, "0", "201"])

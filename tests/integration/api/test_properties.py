@@ -32,7 +32,7 @@ from shared.identifiers import (
 from shared.inquba.models import MAX_ATTRIBUTES, EventRequest, TokenRequest, TransactionRequest, attribute_text
 from shared.insider.mapping import CompiledMapping, MappingInvalid, RejectedCustomer, load_mapping, map_customer
 from shared.insider.mapping_store import DEFAULT_MAPPING_PATH
-from shared.insider.routes import customers_from
+from shared.insider.routes import parse_customers
 from shared.outbound_log.query import MAX_LIMIT, LogQuery, _Cursor, decode_token, encode_token, parse_query, plan
 from shared.web.api_models import EventBatchRequest, InsiderSyncRequest, PreviewRequest
 from shared.web.parsing import MAX_JSON_DEPTH, parse_model, read_json
@@ -264,7 +264,7 @@ def test_parse_model_answers_a_model_or_a_400(value: Any, model: type) -> None:
 @given(body=json_values, limit=st.sampled_from([100, 10_000]))
 def test_insider_customers_are_a_list_or_a_400(body: Any, limit: int) -> None:
     try:
-        customers = customers_from(body, limit)
+        customers = parse_customers(body, InsiderSyncRequest, limit).customers
     except Problem as problem:
         assert problem.status == 400 and problem.errors
         return
