@@ -29,6 +29,8 @@ MAX_VALUE_LENGTH = 4_000
 
 
 def _attribute_value(value: object) -> bool | int | Decimal | str:
+    if isinstance(value, str) and len(value) > MAX_VALUE_LENGTH:
+        raise ValueError(f"must be at most {MAX_VALUE_LENGTH} characters")
     if isinstance(value, bool | int | Decimal | str):
         return value
     if isinstance(value, float):
@@ -36,11 +38,8 @@ def _attribute_value(value: object) -> bool | int | Decimal | str:
     raise ValueError("must be a string, number or boolean")
 
 
-AttributeValue = Annotated[
-    bool | int | Decimal | str,
-    PlainValidator(_attribute_value),
-    WithJsonSchema({"type": ["string", "number", "boolean"]}),
-]
+VALUE_SCHEMA = {"type": ["string", "number", "boolean"], "maxLength": MAX_VALUE_LENGTH}  # maxLength: strings only
+AttributeValue = Annotated[bool | int | Decimal | str, PlainValidator(_attribute_value), WithJsonSchema(VALUE_SCHEMA)]
 Code = Annotated[str, Field(min_length=1, max_length=MAX_CODE_LENGTH)]
 
 
@@ -66,8 +65,10 @@ Attributes = Annotated[
     WithJsonSchema(
         {
             "oneOf": [
-                {"type": "array", "items": {"$ref": "#/$defs/Attribute"}},
-                {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
+                {"type": "array", "maxItems": MAX_ATTRIBUTES, "items": {"$ref": "#/$defs/Attribute"}},
+                {"type": "object", "maxProperties": MAX_ATTRIBUTES,
+                 "propertyNames": {"minLength": 1, "maxLength": MAX_CODE_LENGTH},  # each key is a code
+                 "additionalProperties": VALUE_SCHEMA},
             ]
         }
     ),
@@ -101,8 +102,6 @@ class _ItemBase(BaseModel):
     def _bounded(cls, value: Attributes) -> Attributes:
         if len(value) > MAX_ATTRIBUTES:
             raise ValueError(f"at most {MAX_ATTRIBUTES} attributes")
-        if any(isinstance(a.value, str) and len(a.value) > MAX_VALUE_LENGTH for a in value):
-            raise ValueError(f"attribute values are at most {MAX_VALUE_LENGTH} characters")
         return value
 
     def wire_attributes(self) -> list[dict[str, str]]:
@@ -148,19 +147,29 @@ CERTIFIED_TOKEN_FIELDS: dict[str, str] = {
 CONNECTOR_FIELDS = ("tenantName", "hostUrl", "username", "password", "clientId", "clientSecret")
 
 
-def _certified_names_documented(schema: dict[str, Any]) -> None:
-    """The document lists the certified names too, with their field's schema, marked `x-alias-of`."""
+def _token_rules_documented(schema: dict[str, Any]) -> None:
+    """The document lists the certified names too, with their field's schema, marked `x-alias-of`, and says what
+    the validators enforce: the six fields all or none (null is not given), and a field under one name only."""
     properties = schema["properties"]
     for certified, ours in CERTIFIED_TOKEN_FIELDS.items():
         properties[certified] = {**properties[ours], "x-alias-of": ours,
                                  "description": f"{ours} under the certified inQuba Journey connector's name."}
+    names = {ours: [ours, *(c for c, o in CERTIFIED_TOKEN_FIELDS.items() if o == ours)] for ours in CONNECTOR_FIELDS}
+    schema["anyOf"] = [
+        {"description": "None of the six: the app's own connection.",
+         "properties": {name: {"type": "null"} for each in names.values() for name in each}},
+        {"description": "All six: a connection of the caller's.",
+         "allOf": [{"anyOf": [{"required": [name], "properties": {name: {"type": "string"}}} for name in each]}
+                   for each in names.values()]},
+    ]
+    schema["not"] = {"anyOf": [{"required": [ours, certified]} for certified, ours in CERTIFIED_TOKEN_FIELDS.items()]}
 
 
 class TokenRequest(BaseModel):
     """Optional connector-style credentials; empty means the app's configured connection."""
 
     # No populate_by_name: a field is taken under its documented names only (ours, or the certified one).
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_certified_names_documented)
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_token_rules_documented)
 
     tenant_name: str | None = Field(None, alias="tenantName", min_length=1, max_length=100,
                                     pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
