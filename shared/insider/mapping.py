@@ -60,6 +60,11 @@ CUSTOMER_ID_SOURCE: Final = "id"
 # --------------------------------------------------------------------------------------------
 
 
+# Marks the schema rules that the semantic checks below also report, with a message of their own: their
+# JSON Schema errors are left out (``_schema_problems``), so each problem is listed once.
+_SEMANTIC: Final = "Also a semantic check of load_mapping, which reports it in its own words."
+
+
 def _row_schema(title: str, defaults: tuple[str, ...], kind: str) -> dict[str, Any]:
     return {
         "title": title,
@@ -82,13 +87,29 @@ def _row_schema(title: str, defaults: tuple[str, ...], kind: str) -> dict[str, A
         "allOf": [
             {
                 "if": {"required": ["custom"], "properties": {"custom": {"const": True}}},
-                "then": {"properties": {"insider": {"$ref": "#/$defs/customName"}}},
+                "then": {"properties": {"insider": {"$ref": "#/$defs/customName", "$comment": _SEMANTIC,
+                                                    "not": {"enum": list(defaults)}}}},
             },
             {
                 "if": {"properties": {"custom": {"const": False}}},
                 "then": {"properties": {"insider": {"enum": list(defaults)}}},
             },
         ],
+    }
+
+
+def _required_params_schema(event: str, params: tuple[str, ...]) -> dict[str, Any]:
+    """An Insider `event` is sent only with each of `params` mapped (as a default parameter)."""
+    return {
+        "if": {"required": ["insider"], "properties": {"insider": {"const": event}}},
+        "then": {
+            "$comment": _SEMANTIC,
+            "required": ["params"],
+            "properties": {"params": {"allOf": [
+                {"$comment": _SEMANTIC, "contains": {"type": "object", "required": ["insider"], "properties": {
+                    "insider": {"const": param}, "custom": {"const": False}}}}
+                for param in params]}},
+        },
     }
 
 
@@ -109,19 +130,22 @@ def _build_schema() -> dict[str, Any]:
             "identifiers": {
                 "type": "array",
                 "minItems": 1,
-                "description": "Identifiers sent under identifiers (custom ones under identifiers.custom).",
+                "description": "Identifiers sent under identifiers (custom ones under identifiers.custom); each "
+                "source and each Insider identifier at most once.",
                 "items": {"$ref": "#/$defs/identifier"},
             },
             "profile": {
                 "type": "array",
                 "default": [],
-                "description": "Attributes sent under attributes (custom ones under attributes.custom).",
+                "description": "Attributes sent under attributes (custom ones under attributes.custom); each "
+                "source and each Insider attribute at most once.",
                 "items": {"$ref": "#/$defs/attribute"},
             },
             "events": {
                 "type": "array",
                 "default": [],
-                "description": "Source events sent to Insider; unmapped events follow options.unmapped.",
+                "description": "Source events sent to Insider; unmapped events follow options.unmapped. Each "
+                "source event at most once (an Insider event may take several).",
                 "items": {"$ref": "#/$defs/event"},
             },
             "options": {"$ref": "#/$defs/options"},
@@ -145,8 +169,12 @@ def _build_schema() -> dict[str, Any]:
                 "properties": {
                     "source": {"$ref": "#/$defs/sourceName"},
                     "insider": {"$ref": "#/$defs/eventName"},
-                    "params": {"type": "array", "default": [], "items": {"$ref": "#/$defs/eventParam"}},
+                    "params": {"type": "array", "default": [], "items": {"$ref": "#/$defs/eventParam"},
+                               "description": "Each source and each Insider parameter at most once; " + "; ".join(
+                                   f"a {event} event needs {', '.join(params)}"
+                                   for event, params in REQUIRED_EVENT_PARAMS.items()) + "."},
                 },
+                "allOf": [_required_params_schema(event, params) for event, params in REQUIRED_EVENT_PARAMS.items()],
             },
             "options": {
                 "title": "Options",
@@ -216,6 +244,8 @@ _KIND_BY_SECTION: Final = {
 def _schema_problems(document: Any) -> list[tuple[tuple[Any, ...], str]]:
     problems: list[tuple[tuple[Any, ...], str]] = []
     for error in _VALIDATOR.iter_errors(document):
+        if isinstance(error.schema, dict) and error.schema.get("$comment") == _SEMANTIC:
+            continue  # _semantic_problems says it
         path = tuple(error.absolute_path)
         validator = error.validator
         if validator == "additionalProperties" and isinstance(error.instance, dict):

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, field_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from shared.identifiers import MAX_CUSTOMER_ID_CHARS, customer_id_problem
+from shared.identifiers import MAX_CUSTOMER_ID_CHARS, NOT_BLANK_PATTERN, customer_id_problem
 from shared.inquba.models import EventRequest, TransactionRequest
 
 MAX_BATCH_ITEMS = 1000
@@ -206,9 +206,9 @@ class Customer(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    id: str = Field(max_length=MAX_CUSTOMER_ID_LENGTH,
-                    description="The customer's id (source field `id`); at most 500 characters once "
-                                "percent-encoded as UTF-8.")
+    id: str = Field(max_length=MAX_CUSTOMER_ID_LENGTH, pattern=NOT_BLANK_PATTERN,
+                    description="The customer's id (source field `id`): not blank, and at most 500 characters "
+                                "once percent-encoded as UTF-8.")
     name: str | None = Field(None, max_length=MAX_CUSTOMER_NAME_LENGTH,
                              description="A display name for the outbound log; not sent.")
     attributes: dict[str, Any] | None = Field(
