@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, WithJsonSchema, field_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from shared.identifiers import MAX_CUSTOMER_ID_CHARS, NOT_BLANK_PATTERN, customer_id_problem
+from shared.identifiers import MAX_CUSTOMER_ID_CHARS, NOT_BLANK_PATTERN, WHITESPACE_PATTERN, customer_id_problem
 from shared.inquba.models import EventRequest, TransactionRequest
 
 MAX_BATCH_ITEMS = 1000
@@ -334,13 +334,20 @@ class InsiderSourceFields(ApiModel):
 # --- Outbound log -------------------------------------------------------------------------------------------------
 
 
-Blank = Annotated[str, Field(pattern=r"^\s*$")]
+_S = WHITESPACE_PATTERN
+Blank = Annotated[str, Field(pattern=f"^{_S}*$")]
+# A time: an RFC 3339 date-time, or a date (its start); parse_query also takes a date-time without an offset (UTC).
+Moment = Annotated[str, WithJsonSchema({"anyOf": [{"type": "string", "format": "date-time"},
+                                                  {"type": "string", "format": "date"},
+                                                  {"type": "string", "pattern": f"^{_S}*$"}]})]
+# Opaque: the continuationToken of a previous page (its filters signed in), which no generator can make.
+ContinuationToken = Annotated[str, WithJsonSchema({"type": "string", "format": "continuation-token"})]
 
 
 class LogQueryParameters(ApiModel):
-    """Query parameters of GET /outbound-logs (parsed by shared/outbound_log_query.parse_query).
+    """Query parameters of GET /outbound-logs (parsed by shared/outbound_log/query.parse_query).
 
-    A parameter given empty is absent, so the patterns take blanks too.
+    A parameter given empty (or blank) is absent, so the patterns take blanks too.
     """
 
     # Lengths are checked after surrounding spaces are stripped, which JSON Schema cannot say: in descriptions.
@@ -349,16 +356,19 @@ class LogQueryParameters(ApiModel):
                                     "Insider requests included (at most 256 characters).")
     error: str | None = Field(None, description="Entries whose error contains this text (at most 500 characters).")
     status_code: str | None = Field(None, alias="statusCode",
-                                    pattern=r"^\s*([1-5][0-9][0-9]|[1-5][xX][xX]|[Nn][Oo][Nn][Ee])?\s*$",
+                                    pattern=f"^{_S}*([1-5][0-9][0-9]|[1-5][xX][xX]|[Nn][Oo][Nn][Ee])?{_S}*$",
                                     description="A status code (404), a class (5xx) or none (no response).")
-    target: str | None = Field(None, pattern=r"^\s*([Ii][Nn][Qq][Uu][Bb][Aa]|[Ii][Nn][Ss][Ii][Dd][Ee][Rr])?\s*$",
+    target: str | None = Field(None, pattern=f"^{_S}*([Ii][Nn][Qq][Uu][Bb][Aa]|[Ii][Nn][Ss][Ii][Dd][Ee][Rr])?{_S}*$",
                                description="inquba or insider.")
-    from_: str | None = Field(None, alias="from", description="Entries at or after this ISO 8601 time.")
-    to: str | None = Field(None, description="Entries at or before this ISO 8601 time.")
+    from_: Moment | None = Field(None, alias="from", description="Entries at or after this time, not later than "
+                                 "to: an RFC 3339 date-time (2026-03-01T00:00:00Z), or a date (its start, UTC); a "
+                                 "date-time without an offset is UTC.")
+    to: Moment | None = Field(None, description="Entries at or before this time, as from.")
     limit: Annotated[int, Field(ge=1, le=200)] | Blank | None = Field(None, description="Entries per page, 1 to 200 "
                                                                                        "(50).")
-    continuation_token: str | None = Field(None, alias="continuationToken",
-                                           description="The continuationToken of the previous page.")
+    continuation_token: ContinuationToken | None = Field(
+        None, alias="continuationToken", description="The continuationToken of the previous page, with the same "
+        "filters: an opaque value that only this API issues; any other is a 400.")
 
 
 class LogEntrySummary(ApiModel):
