@@ -10,6 +10,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
     PlainValidator,
     StrictBool,
     ValidationError,
@@ -181,18 +182,26 @@ class TokenRequest(BaseModel):
     client_id: str | None = Field(None, alias="clientId", min_length=1, max_length=256)
     client_secret: str | None = Field(None, alias="clientSecret", min_length=1, max_length=1024)
 
-    @model_validator(mode="before")
+    @model_validator(mode="wrap")
     @classmethod
-    def _certified_names(cls, data: Any) -> Any:
-        """TenantName, HostURL, client_id, client_secret become ours; a field given under both names is a 400."""
+    def _certified_names(cls, data: Any, handler: ModelWrapValidatorHandler[TokenRequest]) -> TokenRequest:
+        """TenantName, HostURL, client_id, client_secret become ours, and their problems keep the name they were
+        sent under; a field given under both names is a 400."""
         if not isinstance(data, dict) or not any(name in data for name in CERTIFIED_TOKEN_FIELDS):
-            return data
+            return handler(data)
         twice = [InitErrorDetails(type=PydanticCustomError("duplicate", f"is given twice, as {ours} too"),
                                   loc=(certified,), input=data[certified])
                  for certified, ours in CERTIFIED_TOKEN_FIELDS.items() if certified in data and ours in data]
         if twice:
             raise ValidationError.from_exception_data(cls.__name__, twice)
-        return {CERTIFIED_TOKEN_FIELDS.get(name, name): value for name, value in data.items()}
+        sent = {ours: certified for certified, ours in CERTIFIED_TOKEN_FIELDS.items() if certified in data}
+        try:
+            return handler({CERTIFIED_TOKEN_FIELDS.get(name, name): value for name, value in data.items()})
+        except ValidationError as exc:
+            raise ValidationError.from_exception_data(cls.__name__, [
+                InitErrorDetails(type=PydanticCustomError(e["type"], e["msg"]), input=e["input"],
+                                 loc=(sent.get(str(e["loc"][0]), e["loc"][0]), *e["loc"][1:]) if e["loc"] else ())
+                for e in exc.errors(include_url=False)]) from None
 
     @model_validator(mode="after")
     def _all_or_none(self) -> TokenRequest:
