@@ -42,9 +42,11 @@ PUBLISHER = {
 CATEGORIES = "Data;Marketing"  # from the categories Power Platform lists; inQuba journeys and Insider marketing
 ICON_BRAND_COLOR = "#0B6E4F"  # ours: not the certified inQuba connector's #FFF1E4, nor the refused #007ee5/#ffffff
 VISIBILITY_RANK = {"important": 0, "advanced": 1, "internal": 2}
+# The formats the connector repository's Swagger 2.0 schema takes; others (continuation-token) are dropped.
+SWAGGER_FORMATS = {"int32", "int64", "float", "double", "byte", "binary", "date", "date-time", "password"}
 _DROPPED_KEYWORDS = {
-    "$schema", "$id", "const", "propertyNames", "examples", "unevaluatedProperties", "contentMediaType",
-    "dependentRequired", "if", "then", "else", "prefixItems", "x-ms-summary", "title",
+    "$schema", "$id", "$comment", "const", "propertyNames", "examples", "unevaluatedProperties", "contentMediaType",
+    "dependentRequired", "if", "then", "else", "not", "prefixItems", "x-ms-summary", "title",
 }
 
 
@@ -97,6 +99,9 @@ class _Converter:
         """anyOf / oneOf folded into one schema (Swagger 2.0 has neither): (schema, nullable, component names)."""
         nullable, names = False, ()
         for keyword in ("anyOf", "oneOf"):
+            if keyword in schema and "properties" in schema and not any(
+                    "type" in o or "$ref" in o for o in schema[keyword]):
+                del schema[keyword]  # rules across the object's fields (all or none): descriptive only, as if/then
             if keyword in schema:
                 options = schema.pop(keyword)
                 kept = [o for o in options if o.get("type") != "null"]
@@ -122,7 +127,8 @@ class _Converter:
         schema, nullable, alternative_names = self._without_alternatives(copy.deepcopy(schema))
         names = ((name,) if name else ()) or alternative_names
         nullable = _to_swagger_keywords(schema) or nullable
-        out = {k: v for k, v in schema.items() if k not in _DROPPED_KEYWORDS}
+        out = {k: v for k, v in schema.items() if k not in _DROPPED_KEYWORDS
+               and (k != "format" or v in SWAGGER_FORMATS)}
         if nullable:
             out["x-nullable"] = True
         if "items" in out and isinstance(out["items"], dict):

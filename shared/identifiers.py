@@ -14,6 +14,11 @@ _IDENTIFIER_RE = re.compile(IDENTIFIER_PATTERN)
 # digits; about 80 characters of scripts that take 2 UTF-8 bytes, 55 of those that take 3).
 MAX_CUSTOMER_ID_CHARS = 256
 MAX_CUSTOMER_ID_KEY_CHARS = 500
+# What str.strip() strips, for the document's patterns: spelt out, as `\s` means another set in ECMA-262 (the
+# document's regular expressions), which would let a validator take a value this app refuses.
+_WHITESPACE = r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+WHITESPACE_PATTERN = f"[{_WHITESPACE}]"
+NOT_BLANK_PATTERN = f"[^{_WHITESPACE}]"  # holds a character that str.strip() keeps
 
 
 def new_identifier() -> str:

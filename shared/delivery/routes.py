@@ -13,58 +13,43 @@ import azure.functions as func
 from shared.app_context import AppContext
 from shared.delivery.messages import InqubaQueueMessage
 from shared.identifiers import is_valid_identifier, new_identifier
-from shared.inquba.models import ITEM_MODELS, ItemKind
+from shared.inquba.models import ItemKind
 from shared.inquba.queue import as_payload, enqueue, replay
-from shared.web.api_models import MAX_BATCH_ITEMS, BatchAccepted, DeliveryStatus, ReplayAccepted, RequestStatus
-from shared.web.parsing import parse_model, read_json
-from shared.web.problems import FieldError, Problem, bad_request, not_found
+from shared.web.api_models import (
+    BatchAccepted,
+    DeliveryStatus,
+    EventBatchRequest,
+    ReplayAccepted,
+    RequestStatus,
+    TransactionBatchRequest,
+)
+from shared.web.parsing import invalid, parse_model, read_json
+from shared.web.problems import FieldError, bad_request, not_found
 from shared.web.responses import accepted_headers, model_response
 
 MAX_ITEM_CHARS = 30_000  # one item travels as one queue message (64 KiB, base64) and one table property
-MAX_ERRORS_REPORTED = 100
 LIST_KEYS: dict[ItemKind, str] = {"event": "events", "transaction": "transactions"}
+BATCH_MODELS: dict[ItemKind, type[EventBatchRequest | TransactionBatchRequest]] = {
+    "event": EventBatchRequest, "transaction": TransactionBatchRequest}
+NOT_ENQUEUED = "{count} problem(s) in the batch; nothing was enqueued"
 
 
 async def submit(ctx: AppContext, req: func.HttpRequest, kind: ItemKind) -> func.HttpResponse:
     """Validate every item before any is enqueued; 400 names each bad item's index and field."""
+    request = parse_model(BATCH_MODELS[kind], read_json(req, ctx.settings.max_batch_body_bytes), detail=NOT_ENQUEUED)
     list_key = LIST_KEYS[kind]
-    body = read_json(req, ctx.settings.max_batch_body_bytes)
-    if not isinstance(body, dict) or not isinstance(body.get(list_key), list):
-        raise bad_request(f"send {{\"{list_key}\": [...]}}", [FieldError(list_key, "must be an array")])
-    unknown = sorted(set(body) - {list_key})
-    if unknown:
-        raise bad_request("the request has unknown fields", [FieldError(k, "is not a known field") for k in unknown])
-    raw_items = body[list_key]
-    if not 1 <= len(raw_items) <= MAX_BATCH_ITEMS:
-        raise bad_request(f"a batch holds 1 to {MAX_BATCH_ITEMS} items",
-                          [FieldError(list_key, f"must hold 1 to {MAX_BATCH_ITEMS} items, got {len(raw_items)}")])
-    model = ITEM_MODELS[kind]
     errors: list[FieldError] = []
     messages: list[InqubaQueueMessage] = []
-    seen: dict[str, int] = {}
     batch_id = new_identifier()
-    for index, raw in enumerate(raw_items):
-        prefix = f"{list_key}[{index}]"
-        try:
-            item = parse_model(model, raw, prefix)
-        except Problem as problem:
-            errors.extend(problem.errors)
-            continue
+    for index, item in enumerate(getattr(request, list_key)):
         payload = as_payload(item)
         if len(json.dumps(payload, ensure_ascii=False)) > MAX_ITEM_CHARS:
-            errors.append(FieldError(prefix, f"is larger than {MAX_ITEM_CHARS} characters as JSON"))
+            errors.append(FieldError(f"{list_key}[{index}]", f"is larger than {MAX_ITEM_CHARS} characters as JSON"))
             continue
         identifier = item.identifier or new_identifier()
-        if identifier in seen:
-            first = f"{list_key}[{seen[identifier]}]"
-            errors.append(FieldError(f"{prefix}.identifier", f"repeats the identifier of {first}"))
-            continue
-        seen[identifier] = index
         messages.append(InqubaQueueMessage(kind=kind, identifier=identifier, payload=payload, batchId=batch_id))
     if errors:
-        raise bad_request(
-            f"{len(errors)} problem(s) in the batch; nothing was enqueued", errors[:MAX_ERRORS_REPORTED]
-        )
+        raise invalid(NOT_ENQUEUED, errors)
     ctx.inquba_connection()  # 503 before accepting work that could never be delivered
     await ctx.batches.create(batch_id, kind, [(m.identifier, m.payload) for m in messages])
     enqueue_errors = await enqueue(ctx, messages)

@@ -10,6 +10,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
     PlainValidator,
     StrictBool,
     ValidationError,
@@ -29,6 +30,8 @@ MAX_VALUE_LENGTH = 4_000
 
 
 def _attribute_value(value: object) -> bool | int | Decimal | str:
+    if isinstance(value, str) and len(value) > MAX_VALUE_LENGTH:
+        raise ValueError(f"must be at most {MAX_VALUE_LENGTH} characters")
     if isinstance(value, bool | int | Decimal | str):
         return value
     if isinstance(value, float):
@@ -36,11 +39,8 @@ def _attribute_value(value: object) -> bool | int | Decimal | str:
     raise ValueError("must be a string, number or boolean")
 
 
-AttributeValue = Annotated[
-    bool | int | Decimal | str,
-    PlainValidator(_attribute_value),
-    WithJsonSchema({"type": ["string", "number", "boolean"]}),
-]
+VALUE_SCHEMA = {"type": ["string", "number", "boolean"], "maxLength": MAX_VALUE_LENGTH}  # maxLength: strings only
+AttributeValue = Annotated[bool | int | Decimal | str, PlainValidator(_attribute_value), WithJsonSchema(VALUE_SCHEMA)]
 Code = Annotated[str, Field(min_length=1, max_length=MAX_CODE_LENGTH)]
 
 
@@ -66,8 +66,10 @@ Attributes = Annotated[
     WithJsonSchema(
         {
             "oneOf": [
-                {"type": "array", "items": {"$ref": "#/$defs/Attribute"}},
-                {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
+                {"type": "array", "maxItems": MAX_ATTRIBUTES, "items": {"$ref": "#/$defs/Attribute"}},
+                {"type": "object", "maxProperties": MAX_ATTRIBUTES,
+                 "propertyNames": {"minLength": 1, "maxLength": MAX_CODE_LENGTH},  # each key is a code
+                 "additionalProperties": VALUE_SCHEMA},
             ]
         }
     ),
@@ -101,8 +103,6 @@ class _ItemBase(BaseModel):
     def _bounded(cls, value: Attributes) -> Attributes:
         if len(value) > MAX_ATTRIBUTES:
             raise ValueError(f"at most {MAX_ATTRIBUTES} attributes")
-        if any(isinstance(a.value, str) and len(a.value) > MAX_VALUE_LENGTH for a in value):
-            raise ValueError(f"attribute values are at most {MAX_VALUE_LENGTH} characters")
         return value
 
     def wire_attributes(self) -> list[dict[str, str]]:
@@ -145,19 +145,32 @@ CERTIFIED_TOKEN_FIELDS: dict[str, str] = {
     "TenantName": "tenantName", "HostURL": "hostUrl", "client_id": "clientId", "client_secret": "clientSecret"}
 
 
-def _certified_names_documented(schema: dict[str, Any]) -> None:
-    """The document lists the certified names too, with their field's schema, marked `x-alias-of`."""
+CONNECTOR_FIELDS = ("tenantName", "hostUrl", "username", "password", "clientId", "clientSecret")
+
+
+def _token_rules_documented(schema: dict[str, Any]) -> None:
+    """The document lists the certified names too, with their field's schema, marked `x-alias-of`, and says what
+    the validators enforce: the six fields all or none (null is not given), and a field under one name only."""
     properties = schema["properties"]
     for certified, ours in CERTIFIED_TOKEN_FIELDS.items():
         properties[certified] = {**properties[ours], "x-alias-of": ours,
                                  "description": f"{ours} under the certified inQuba Journey connector's name."}
+    names = {ours: [ours, *(c for c, o in CERTIFIED_TOKEN_FIELDS.items() if o == ours)] for ours in CONNECTOR_FIELDS}
+    schema["anyOf"] = [
+        {"description": "None of the six: the app's own connection.",
+         "properties": {name: {"type": "null"} for each in names.values() for name in each}},
+        {"description": "All six: a connection of the caller's.",
+         "allOf": [{"anyOf": [{"required": [name], "properties": {name: {"type": "string"}}} for name in each]}
+                   for each in names.values()]},
+    ]
+    schema["not"] = {"anyOf": [{"required": [ours, certified]} for certified, ours in CERTIFIED_TOKEN_FIELDS.items()]}
 
 
 class TokenRequest(BaseModel):
     """Optional connector-style credentials; empty means the app's configured connection."""
 
     # No populate_by_name: a field is taken under its documented names only (ours, or the certified one).
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_certified_names_documented)
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_token_rules_documented)
 
     tenant_name: str | None = Field(None, alias="tenantName", min_length=1, max_length=100,
                                     pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -169,18 +182,37 @@ class TokenRequest(BaseModel):
     client_id: str | None = Field(None, alias="clientId", min_length=1, max_length=256)
     client_secret: str | None = Field(None, alias="clientSecret", min_length=1, max_length=1024)
 
-    @model_validator(mode="before")
+    @model_validator(mode="wrap")
     @classmethod
-    def _certified_names(cls, data: Any) -> Any:
-        """TenantName, HostURL, client_id, client_secret become ours; a field given under both names is a 400."""
+    def _certified_names(cls, data: Any, handler: ModelWrapValidatorHandler[TokenRequest]) -> TokenRequest:
+        """TenantName, HostURL, client_id, client_secret become ours, and their problems keep the name they were
+        sent under; a field given under both names is a 400."""
         if not isinstance(data, dict) or not any(name in data for name in CERTIFIED_TOKEN_FIELDS):
-            return data
+            return handler(data)
         twice = [InitErrorDetails(type=PydanticCustomError("duplicate", f"is given twice, as {ours} too"),
                                   loc=(certified,), input=data[certified])
                  for certified, ours in CERTIFIED_TOKEN_FIELDS.items() if certified in data and ours in data]
         if twice:
             raise ValidationError.from_exception_data(cls.__name__, twice)
-        return {CERTIFIED_TOKEN_FIELDS.get(name, name): value for name, value in data.items()}
+        sent = {ours: certified for certified, ours in CERTIFIED_TOKEN_FIELDS.items() if certified in data}
+        try:
+            return handler({CERTIFIED_TOKEN_FIELDS.get(name, name): value for name, value in data.items()})
+        except ValidationError as exc:
+            raise ValidationError.from_exception_data(cls.__name__, [
+                InitErrorDetails(type=PydanticCustomError(e["type"], e["msg"]), input=e["input"],
+                                 loc=(sent.get(str(e["loc"][0]), e["loc"][0]), *e["loc"][1:]) if e["loc"] else ())
+                for e in exc.errors(include_url=False)]) from None
+
+    @model_validator(mode="after")
+    def _all_or_none(self) -> TokenRequest:
+        given = self.given()
+        if given:
+            missing = [InitErrorDetails(type=PydanticCustomError("all_or_none", "is required when any connector "
+                                                                 "field is given"), loc=(name,), input=None)
+                       for name in CONNECTOR_FIELDS if name not in given]
+            if missing:
+                raise ValidationError.from_exception_data(type(self).__name__, missing)
+        return self
 
     def given(self) -> list[str]:
         return [name for name, value in self.model_dump(by_alias=True).items() if value is not None]

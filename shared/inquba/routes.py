@@ -79,13 +79,7 @@ async def publish(ctx: AppContext, req: func.HttpRequest, kind: ItemKind) -> fun
 
 
 def _connector_connection(ctx: AppContext, request: TokenRequest) -> InqubaConnection:
-    """A connection from connector-style fields; the host must be an allowed token host."""
-    required = {"tenantName": request.tenant_name, "hostUrl": request.host_url, "username": request.username,
-                "password": request.password, "clientId": request.client_id, "clientSecret": request.client_secret}
-    missing = [FieldError(name, "is required when any connector field is given")
-               for name, value in required.items() if value is None]
-    if missing:
-        raise bad_request("give all connector fields, or none to use the app's connection", missing)
+    """A connection from connector-style fields (all six: TokenRequest); the host must be an allowed token host."""
     host = str(request.host_url)
     if not ctx.settings.token_host_allowed(host.split(":")[0]):
         raise bad_request(

@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from jsonschema import Draft202012Validator
 
-from shared.insider.mapping_schema import MAPPING_SCHEMA
+from shared.insider.mapping_schema import MAPPING_SCHEMA, SEMANTIC
 from shared.insider.names import (
     ARRAY_ATTRIBUTES,
     DEFAULT_ATTRIBUTES,
@@ -69,6 +69,8 @@ _KIND_BY_SECTION: Final = {
 def _schema_problems(document: Any) -> list[Problem]:
     problems: list[Problem] = []
     for error in _VALIDATOR.iter_errors(document):
+        if isinstance(error.schema, dict) and error.schema.get("$comment") == SEMANTIC:
+            continue  # _semantic_problems says it
         path = tuple(error.absolute_path)
         validator = error.validator
         if validator == "additionalProperties" and isinstance(error.instance, dict):

@@ -17,12 +17,17 @@ from shared.insider.names import (
     DEFAULT_EVENT_PARAMS,
     DEFAULT_IDENTIFIERS,
     EVENT_NAME_PATTERN,
+    REQUIRED_EVENT_PARAMS,
 )
 
-__all__ = ["CUSTOMER_ID_SOURCE", "MAPPING_SCHEMA", "mapping_json_schema"]
+__all__ = ["CUSTOMER_ID_SOURCE", "MAPPING_SCHEMA", "SEMANTIC", "mapping_json_schema"]
 
 #: A mapping row whose ``source`` is this name reads the customer ID, not an attribute.
 CUSTOMER_ID_SOURCE: Final = "id"
+
+#: Marks the schema rules that the semantic checks (mapping_checks.py) also report, with a message of their own:
+#: their JSON Schema errors are left out there, so each problem is listed once.
+SEMANTIC: Final = "Also a semantic check of load_mapping, which reports it in its own words."
 
 
 def _row_schema(title: str, defaults: tuple[str, ...], kind: str) -> dict[str, Any]:
@@ -47,7 +52,8 @@ def _row_schema(title: str, defaults: tuple[str, ...], kind: str) -> dict[str, A
         "allOf": [
             {
                 "if": {"required": ["custom"], "properties": {"custom": {"const": True}}},
-                "then": {"properties": {"insider": {"$ref": "#/$defs/customName"}}},
+                "then": {"properties": {"insider": {"$ref": "#/$defs/customName", "$comment": SEMANTIC,
+                                                    "not": {"enum": list(defaults)}}}},
             },
             {
                 "if": {"properties": {"custom": {"const": False}}},
@@ -86,6 +92,21 @@ def _attribute_row_schema() -> dict[str, Any]:
     return schema
 
 
+def _required_params_schema(event: str, params: tuple[str, ...]) -> dict[str, Any]:
+    """An Insider `event` is sent only with each of `params` mapped (as a default parameter)."""
+    return {
+        "if": {"required": ["insider"], "properties": {"insider": {"const": event}}},
+        "then": {
+            "$comment": SEMANTIC,
+            "required": ["params"],
+            "properties": {"params": {"allOf": [
+                {"$comment": SEMANTIC, "contains": {"type": "object", "required": ["insider"], "properties": {
+                    "insider": {"const": param}, "custom": {"const": False}}}}
+                for param in params]}},
+        },
+    }
+
+
 def _build_schema() -> dict[str, Any]:
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -103,20 +124,23 @@ def _build_schema() -> dict[str, Any]:
             "identifiers": {
                 "type": "array",
                 "minItems": 1,
-                "description": "Identifiers sent under identifiers (custom ones under identifiers.custom).",
+                "description": "Identifiers sent under identifiers (custom ones under identifiers.custom); each "
+                "source and each Insider identifier at most once.",
                 "items": {"$ref": "#/$defs/identifier"},
             },
             "insiderId": {"$ref": "#/$defs/insiderId"},
             "profile": {
                 "type": "array",
                 "default": [],
-                "description": "Attributes sent under attributes (custom ones under attributes.custom).",
+                "description": "Attributes sent under attributes (custom ones under attributes.custom); each "
+                "source and each Insider attribute at most once.",
                 "items": {"$ref": "#/$defs/attribute"},
             },
             "events": {
                 "type": "array",
                 "default": [],
-                "description": "Source events sent to Insider; unmapped events follow options.unmapped.",
+                "description": "Source events sent to Insider; unmapped events follow options.unmapped. Each "
+                "source event at most once (an Insider event may take several).",
                 "items": {"$ref": "#/$defs/event"},
             },
             "options": {"$ref": "#/$defs/options"},
@@ -149,8 +173,12 @@ def _build_schema() -> dict[str, Any]:
                 "properties": {
                     "source": {"$ref": "#/$defs/sourceName"},
                     "insider": {"$ref": "#/$defs/eventName"},
-                    "params": {"type": "array", "default": [], "items": {"$ref": "#/$defs/eventParam"}},
+                    "params": {"type": "array", "default": [], "items": {"$ref": "#/$defs/eventParam"},
+                               "description": "Each source and each Insider parameter at most once; " + "; ".join(
+                                   f"a {event} event needs {', '.join(params)}"
+                                   for event, params in REQUIRED_EVENT_PARAMS.items()) + "."},
                 },
+                "allOf": [_required_params_schema(event, params) for event, params in REQUIRED_EVENT_PARAMS.items()],
             },
             "options": {
                 "title": "Options",

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, TypeVar
 
 import azure.functions as func
 
 from shared.app_context import AppContext
-from shared.identifiers import customer_id_problem, new_identifier
+from shared.identifiers import new_identifier
 from shared.insider.compiled_mapping import CompiledMapping, load_mapping, source_fields_schema
 from shared.insider.drain import SyncMessage, enqueue_request
 from shared.insider.mapper import RejectedCustomer
@@ -18,57 +18,49 @@ from shared.insider.mapping_store import MappingConflict
 from shared.insider.upsert import build_upsert_body, pack_users
 from shared.web.api_models import (
     MAX_ASYNC_CUSTOMERS,
-    MAX_CUSTOMER_NAME_LENGTH,
+    MAX_CUSTOMER_CHARS,
     MAX_SYNC_CUSTOMERS,
     InsiderSourceFields,
     InsiderSyncAccepted,
+    InsiderSyncRequest,
     InsiderSyncResponse,
+    PreviewRequest,
     PreviewResponse,
     ResumeResponse,
 )
-from shared.web.parsing import read_json
+from shared.web.parsing import invalid, parse_model, read_json
 from shared.web.problems import FieldError, Problem, bad_request
 from shared.web.responses import accepted_headers, json_response, model_response
 
 IF_MATCH = re.compile(r'\*|(W/)?"[\x21\x23-\x7E]{0,250}"')  # one entity tag (RFC 9110), or *
-MAX_ERRORS_REPORTED = 100
 # A mapping has tens of rows; this bounds the time one takes to compile (about 0.4 s) and its error list.
 MAX_MAPPING_CHARS = 262_144
-MAX_CUSTOMER_CHARS = 30_000  # a customer is stored as one table property while its request is tracked
+R = TypeVar("R", InsiderSyncRequest, PreviewRequest)
 
 
-def customers_from(body: Any, limit: int) -> list[Any]:
-    """`{"customers": [...]}` or one customer object; 400 naming what is wrong."""
-    if isinstance(body, dict) and "customers" in body:
-        customers = body["customers"]
-        if not isinstance(customers, list):
-            raise bad_request("customers must be an array", [FieldError("customers", "must be an array")])
-    elif isinstance(body, dict) and "id" in body:
-        customers = [body]
+def parse_customers(body: Any, model: type[R], limit: int) -> R:
+    """`{"customers": [...]}` parsed by `model` (or one customer object on its own); 400 naming what is wrong.
+
+    The model takes the customers as sent, bounding only what becomes a Table key: the mapping validates the
+    rest, per customer.
+    """
+    if isinstance(body, dict) and "customers" not in body and "id" in body:  # one customer on its own
+        try:
+            request = parse_model(model, {"customers": [body]})
+        except Problem as problem:  # its fields, named as sent: `name`, not customers[0].name
+            raise bad_request(str(problem.detail), [FieldError(e.field.removeprefix("customers[0]."), e.message)
+                                                    for e in problem.errors]) from None
     else:
-        raise bad_request('send {"customers": [...]} or one customer', [FieldError("customers", "is required")])
-    if not 1 <= len(customers) <= limit:
-        raise bad_request(f"send 1 to {limit} customers",
-                          [FieldError("customers", f"must hold 1 to {limit} customers, got {len(customers)}")])
-    errors = []  # ids and names become Table keys and properties: bounded here, for every mode
-    for index, customer in enumerate(customers):
-        if not isinstance(customer, dict):
-            continue  # answered per customer as rejected
-        prefix = f"customers[{index}]." if "customers" in body else ""
-        customer_id, name = customer.get("id"), customer.get("name")
-        if isinstance(customer_id, str) and (problem := customer_id_problem(customer_id)):
-            errors.append(FieldError(prefix + "id", problem))
-        if isinstance(name, str) and len(name) > MAX_CUSTOMER_NAME_LENGTH:
-            errors.append(FieldError(prefix + "name", f"must be at most {MAX_CUSTOMER_NAME_LENGTH} characters"))
-    if errors:
-        raise bad_request(f"{len(errors)} problem(s) in the customers", errors[:100])
-    return customers
+        request = parse_model(model, body)
+    if len(request.customers) > limit:
+        raise bad_request(f"send 1 to {limit} customers", [FieldError(
+            "customers", f"must hold 1 to {limit} customers, got {len(request.customers)}")])
+    return request
 
 
 def _mapping_problem(exc: MappingInvalid, prefix: str = "") -> Problem:
-    errors = [FieldError(prefix + (e["path"] or "/"), e["message"]) for e in exc.errors[:MAX_ERRORS_REPORTED]]
-    shown = "" if len(exc.errors) <= MAX_ERRORS_REPORTED else f"; the first {MAX_ERRORS_REPORTED} are listed"
-    return bad_request(f"the mapping has {len(exc.errors)} problem(s){shown}", errors)
+    errors = [FieldError(prefix + (e["path"] or "/"), e["message"]) for e in exc.errors]
+    return invalid("the mapping has {count} problem(s)", errors)
 
 
 def _load_bounded(document: Any, field: str) -> CompiledMapping:
@@ -115,17 +107,17 @@ async def put_mapping(ctx: AppContext, req: func.HttpRequest) -> func.HttpRespon
 
 async def preview(ctx: AppContext, req: func.HttpRequest) -> func.HttpResponse:
     """The exact upsert bodies an input would produce, and each customer's problems; nothing is sent."""
-    body = read_json(req, ctx.settings.max_batch_body_bytes, exact_numbers=False)
-    customers = customers_from(body, MAX_ASYNC_CUSTOMERS)
-    if isinstance(body, dict) and "mapping" in body:
+    request = parse_customers(read_json(req, ctx.settings.max_batch_body_bytes, exact_numbers=False),
+                              PreviewRequest, MAX_ASYNC_CUSTOMERS)
+    if request.mapping is None:  # absent or null: the stored mapping
+        mapping = await ctx.mapping_store.compiled()
+    else:
         try:
-            mapping = _load_bounded(body["mapping"], "mapping")
+            mapping = _load_bounded(request.mapping, "mapping")
         except MappingInvalid as exc:
             raise _mapping_problem(exc, "mapping") from None
-    else:
-        mapping = await ctx.mapping_store.compiled()
     results, users = [], []
-    for customer in customers:
+    for customer in request.customers:
         outcome = mapping.map(customer)
         if isinstance(outcome, RejectedCustomer):
             results.append({"customerId": outcome.customer_id, "status": "rejected", "errors": outcome.errors})
@@ -147,8 +139,8 @@ async def sync(ctx: AppContext, req: func.HttpRequest) -> func.HttpResponse:
         raise bad_request("mode is sync or async", [FieldError("mode", "must be sync or async")])
     if mode == "async":
         return await _sync_async(ctx, req)
-    body = read_json(req, ctx.settings.max_request_body_bytes, exact_numbers=False)
-    customers = customers_from(body, MAX_SYNC_CUSTOMERS)
+    customers = parse_customers(read_json(req, ctx.settings.max_request_body_bytes, exact_numbers=False),
+                                InsiderSyncRequest, MAX_SYNC_CUSTOMERS).customers
     syncer = ctx.insider_syncer()
     outcome = await syncer.sync(await ctx.mapping_store.compiled(), customers, inline_retry=True)
     identifier = outcome.request_identifiers[0] if outcome.request_identifiers else new_identifier()
@@ -160,10 +152,11 @@ async def sync(ctx: AppContext, req: func.HttpRequest) -> func.HttpResponse:
 
 
 async def _sync_async(ctx: AppContext, req: func.HttpRequest) -> func.HttpResponse:
-    body = read_json(req, ctx.settings.max_batch_body_bytes, exact_numbers=False)
-    customers = customers_from(body, MAX_ASYNC_CUSTOMERS)
+    customers = parse_customers(read_json(req, ctx.settings.max_batch_body_bytes, exact_numbers=False),
+                                InsiderSyncRequest, MAX_ASYNC_CUSTOMERS).customers
     ctx.insider_syncer()  # 503 before accepting work that could never be sent
-    errors, seen = [], {}
+    errors: list[FieldError] = []
+    seen: dict[str, int] = {}
     for index, customer in enumerate(customers):
         customer_id = customer.get("id") if isinstance(customer, dict) else None
         if not isinstance(customer_id, str) or not customer_id.strip():
@@ -175,7 +168,7 @@ async def _sync_async(ctx: AppContext, req: func.HttpRequest) -> func.HttpRespon
         else:
             seen[customer_id] = index
     if errors:
-        raise bad_request(f"{len(errors)} problem(s); nothing was queued", errors[:100])
+        raise invalid("{count} problem(s); nothing was queued", errors)
     request_id = await enqueue_request(ctx, "insider", customers, SyncMessage([]))
     return model_response(
         InsiderSyncAccepted,

@@ -17,12 +17,12 @@ from shared.identifiers import new_identifier
 from shared.insider.drain import SyncMessage, enqueue_request
 from shared.insider.identity import identify
 from shared.insider.mapper import RejectedCustomer
-from shared.insider.routes import MAX_CUSTOMER_CHARS
 from shared.insider.sync import SyncOutcome, insider_request
 from shared.insider.upsert import encode_body
 from shared.upstream import THROTTLE_STATUSES, CallMeta, UpstreamResult
 from shared.web.api_models import (
     MAX_ATTRIBUTE_DELETE_NOW,
+    MAX_CUSTOMER_CHARS,
     InsiderAttributesDeleteRequest,
     InsiderAttributesDeleteResponse,
     InsiderEraseRequest,

@@ -23,7 +23,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Literal
 
 from azure.core.exceptions import ResourceNotFoundError
@@ -145,13 +145,33 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+# RFC 3339 date-times (T and Z in either case; any fraction), dates, and date-times without an offset (UTC).
+_MOMENT = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.]([0-9]+))?)?"
+                     r"([Zz]|[+-][0-9]{2}:[0-9]{2})?)?")
+
+
 def _parse_time(text: str) -> datetime:
-    value = text.strip()
+    """As the document says (LogQueryParameters.from): a leap second is the second before it; a time beyond the
+    years a datetime holds, once in UTC, is the first or last it holds (both outside the log's years anyway)."""
+    match = _MOMENT.fullmatch(text.strip())
     try:
-        moment = datetime.fromisoformat(value)
+        if match is None:
+            raise ValueError
+        year, month, day, hour, minute, second, fraction, offset = match.groups()
+        zone = UTC
+        if offset and offset not in "Zz":
+            hours, minutes = int(offset[1:3]), int(offset[4:6])
+            if hours > 23 or minutes > 59:
+                raise ValueError
+            zone = timezone((-1 if offset[0] == "-" else 1) * timedelta(hours=hours, minutes=minutes))
+        moment = datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0),
+                          min(int(second or 0), 59), int((fraction or "")[:6].ljust(6, "0")), zone)
     except ValueError:
-        raise ValueError("must be an ISO 8601 date-time, such as 2026-01-31T12:00:00Z") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        raise ValueError("must be an RFC 3339 date-time, such as 2026-01-31T12:00:00Z, or a date") from None
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        return (datetime.min if moment.year == 1 else datetime.max).replace(tzinfo=UTC)
 
 
 def _text(params: Mapping[str, str], name: str) -> str | None:
@@ -246,8 +266,9 @@ def _literal(value: str) -> str:
 
 
 def _to_ms(moment: datetime, rounding: Literal["floor", "ceil"]) -> int:
+    """Epoch milliseconds, within the ids' range (13 digits: RowKey bounds compare as text)."""
     ms = moment.timestamp() * 1000
-    return math.ceil(ms) if rounding == "ceil" else math.floor(ms)
+    return min(max(math.ceil(ms) if rounding == "ceil" else math.floor(ms), 1), MAX_MS)
 
 
 def plan(query: LogQuery, after: str | None) -> list[str]:

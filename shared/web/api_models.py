@@ -18,12 +18,20 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainValidator,
+    ValidationError,
     WithJsonSchema,
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from shared.identifiers import IDENTIFIER_PATTERN, MAX_CUSTOMER_ID_CHARS, customer_id_problem
+from shared.identifiers import (
+    IDENTIFIER_PATTERN,
+    MAX_CUSTOMER_ID_CHARS,
+    NOT_BLANK_PATTERN,
+    WHITESPACE_PATTERN,
+    customer_id_problem,
+)
 from shared.inquba.models import EventRequest, TransactionRequest
 from shared.insider.names import CUSTOM_NAME_PATTERN, DEFAULT_ATTRIBUTES, DEFAULT_IDENTIFIERS
 from shared.web.parsing import parse_iso_time
@@ -33,10 +41,20 @@ MAX_SYNC_CUSTOMERS = 100
 MAX_ASYNC_CUSTOMERS = 10_000
 MAX_CUSTOMER_ID_LENGTH = MAX_CUSTOMER_ID_CHARS  # and 500 once percent-encoded: identifiers.customer_id_problem
 MAX_CUSTOMER_NAME_LENGTH = 256
+MAX_CUSTOMER_CHARS = 30_000  # with mode=async a customer is stored as one table property while its request is tracked
 
 
 class ApiModel(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+
+def item_errors(model: type[BaseModel], problems: list[tuple[tuple[int | str, ...], str]]) -> ValidationError | None:
+    """Rules across the items of a list (a repeated id): the field validator's ValidationError, its locations
+    below the list's own (pydantic prefixes the field), or None."""
+    if not problems:
+        return None
+    return ValidationError.from_exception_data(model.__name__, [
+        InitErrorDetails(type=PydanticCustomError("item", message), loc=loc, input=None) for loc, message in problems])
 
 
 # --- Errors ---------------------------------------------------------------------------------------------------
@@ -89,18 +107,47 @@ class HealthReport(ApiModel):
 # --- inQuba batches and request status ------------------------------------------------------------------------
 
 
+def _unique_identifiers(model: type[BaseModel], items: list[EventRequest] | list[TransactionRequest],
+                        key: str) -> None:
+    """An identifier given twice in one batch is a 400 naming the second (JSON Schema cannot say it: a rule)."""
+    seen: dict[str, int] = {}
+    repeated = []
+    for index, item in enumerate(items):
+        if item.identifier is None:
+            continue  # generated, so unique
+        if item.identifier in seen:
+            repeated.append(((index, "identifier"), f"repeats the identifier of {key}[{seen[item.identifier]}]"))
+        else:
+            seen[item.identifier] = index
+    if error := item_errors(model, repeated):
+        raise error
+
+
 class EventBatchRequest(ApiModel):
     events: list[EventRequest] = Field(
         min_length=1, max_length=MAX_BATCH_ITEMS,
         description=f"1 to {MAX_BATCH_ITEMS:,} events, each as the body of Create Event; identifiers unique.",
     )
 
+    @field_validator("events")
+    @classmethod
+    def _unique(cls, items: list[EventRequest]) -> list[EventRequest]:
+        _unique_identifiers(cls, items, "events")
+        return items
+
 
 class TransactionBatchRequest(ApiModel):
     transactions: list[TransactionRequest] = Field(
         min_length=1, max_length=MAX_BATCH_ITEMS,
-        description=f"1 to {MAX_BATCH_ITEMS:,} transactions, each as the body of Create Transaction.",
+        description=f"1 to {MAX_BATCH_ITEMS:,} transactions, each as the body of Create Transaction; identifiers "
+                    "unique.",
     )
+
+    @field_validator("transactions")
+    @classmethod
+    def _unique(cls, items: list[TransactionRequest]) -> list[TransactionRequest]:
+        _unique_identifiers(cls, items, "transactions")
+        return items
 
 
 class NotEnqueued(ApiModel):
@@ -184,9 +231,9 @@ class CustomerRecord(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    id: str = Field(max_length=MAX_CUSTOMER_ID_LENGTH,
-                    description="The customer's id (source field `id`); at most 500 characters once "
-                                "percent-encoded as UTF-8.")
+    id: str = Field(max_length=MAX_CUSTOMER_ID_LENGTH, pattern=NOT_BLANK_PATTERN,
+                    description="The customer's id (source field `id`): not blank, and at most 500 characters "
+                                "once percent-encoded as UTF-8.")
     name: str | None = Field(None, max_length=MAX_CUSTOMER_NAME_LENGTH,
                              description="A display name for the outbound log; not sent.")
     attributes: dict[str, Any] | None = Field(
@@ -208,15 +255,39 @@ class Customer(CustomerRecord):
     events: list[CustomerEvent] | None = Field(None, description="Events to send.")
 
 
-class InsiderSyncRequest(BaseModel):
+# Documented as a Customer and taken as sent: the mapping validates it, and a bad one is `rejected`, not a 400.
+CustomerAsSent = Annotated[Any, PlainValidator(lambda customer: customer, json_schema_input_type=Customer)]
+
+
+def _table_keys(model: type[BaseModel], customers: list[Any]) -> list[Any]:
+    """Ids and names become Table keys and properties: bounded in every mode, a 400 naming the customer's field."""
+    problems: list[tuple[tuple[int | str, ...], str]] = []
+    for index, customer in enumerate(customers):
+        if not isinstance(customer, dict):
+            continue  # answered per customer as rejected
+        customer_id, name = customer.get("id"), customer.get("name")
+        if isinstance(customer_id, str) and (problem := customer_id_problem(customer_id)):
+            problems.append(((index, "id"), problem))
+        if isinstance(name, str) and len(name) > MAX_CUSTOMER_NAME_LENGTH:
+            problems.append(((index, "name"), f"must be at most {MAX_CUSTOMER_NAME_LENGTH} characters"))
+    if error := item_errors(model, problems):
+        raise error
+    return customers
+
+
+class InsiderSyncRequest(ApiModel):
     """`{"customers": [...]}`; a single customer object on its own is taken too."""
 
-    model_config = ConfigDict(extra="allow")
-
-    customers: list[Customer] = Field(
+    customers: list[CustomerAsSent] = Field(
         min_length=1, max_length=MAX_ASYNC_CUSTOMERS,
-        description=f"1 to {MAX_SYNC_CUSTOMERS} customers ({MAX_ASYNC_CUSTOMERS:,} with mode=async, ids unique).",
+        description=f"1 to {MAX_SYNC_CUSTOMERS} customers ({MAX_ASYNC_CUSTOMERS:,} with mode=async, ids unique "
+                    f"and each at most {MAX_CUSTOMER_CHARS:,} characters as JSON).",
     )
+
+    @field_validator("customers")
+    @classmethod
+    def _keys(cls, customers: list[Any]) -> list[Any]:
+        return _table_keys(cls, customers)
 
 
 class SyncProblem(BaseModel):
@@ -254,13 +325,17 @@ class InsiderSyncAccepted(ApiModel):
     accepted: int = Field(description="How many customers were queued.")
 
 
-class PreviewRequest(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    customers: list[Customer] = Field(
+class PreviewRequest(ApiModel):
+    customers: list[CustomerAsSent] = Field(
         min_length=1, max_length=MAX_ASYNC_CUSTOMERS, description=f"1 to {MAX_ASYNC_CUSTOMERS:,} customers."
     )
-    mapping: dict[str, Any] | None = Field(None, description="A mapping to try instead of the stored one.")
+    mapping: dict[str, Any] | None = Field(None, description="A mapping to try instead of the stored one (absent or "
+                                                             "null: the stored one).")
+
+    @field_validator("customers")
+    @classmethod
+    def _keys(cls, customers: list[Any]) -> list[Any]:
+        return _table_keys(cls, customers)
 
 
 class PreviewResult(ApiModel):
@@ -302,13 +377,20 @@ class InsiderSourceFields(ApiModel):
 # --- Outbound log -------------------------------------------------------------------------------------------------
 
 
-Blank = Annotated[str, Field(pattern=r"^\s*$")]
+_S = WHITESPACE_PATTERN
+Blank = Annotated[str, Field(pattern=f"^{_S}*$")]
+# A time: an RFC 3339 date-time, or a date (its start); parse_query also takes a date-time without an offset (UTC).
+Moment = Annotated[str, WithJsonSchema({"anyOf": [{"type": "string", "format": "date-time"},
+                                                  {"type": "string", "format": "date"},
+                                                  {"type": "string", "pattern": f"^{_S}*$"}]})]
+# Opaque: the continuationToken of a previous page (its filters signed in), which no generator can make.
+ContinuationToken = Annotated[str, WithJsonSchema({"type": "string", "format": "continuation-token"})]
 
 
 class LogQueryParameters(ApiModel):
-    """Query parameters of GET /outbound-logs (parsed by shared/outbound_log_query.parse_query).
+    """Query parameters of GET /outbound-logs (parsed by shared/outbound_log/query.parse_query).
 
-    A parameter given empty is absent, so the patterns take blanks too.
+    A parameter given empty (or blank) is absent, so the patterns take blanks too.
     """
 
     # Lengths are checked after surrounding spaces are stripped, which JSON Schema cannot say: in descriptions.
@@ -317,16 +399,19 @@ class LogQueryParameters(ApiModel):
                                     "Insider requests included (at most 256 characters).")
     error: str | None = Field(None, description="Entries whose error contains this text (at most 500 characters).")
     status_code: str | None = Field(None, alias="statusCode",
-                                    pattern=r"^\s*([1-5][0-9][0-9]|[1-5][xX][xX]|[Nn][Oo][Nn][Ee])?\s*$",
+                                    pattern=f"^{_S}*([1-5][0-9][0-9]|[1-5][xX][xX]|[Nn][Oo][Nn][Ee])?{_S}*$",
                                     description="A status code (404), a class (5xx) or none (no response).")
-    target: str | None = Field(None, pattern=r"^\s*([Ii][Nn][Qq][Uu][Bb][Aa]|[Ii][Nn][Ss][Ii][Dd][Ee][Rr])?\s*$",
+    target: str | None = Field(None, pattern=f"^{_S}*([Ii][Nn][Qq][Uu][Bb][Aa]|[Ii][Nn][Ss][Ii][Dd][Ee][Rr])?{_S}*$",
                                description="inquba or insider.")
-    from_: str | None = Field(None, alias="from", description="Entries at or after this ISO 8601 time.")
-    to: str | None = Field(None, description="Entries at or before this ISO 8601 time.")
+    from_: Moment | None = Field(None, alias="from", description="Entries at or after this time, not later than "
+                                 "to: an RFC 3339 date-time (2026-03-01T00:00:00Z), or a date (its start, UTC); a "
+                                 "date-time without an offset is UTC.")
+    to: Moment | None = Field(None, description="Entries at or before this time, as from.")
     limit: Annotated[int, Field(ge=1, le=200)] | Blank | None = Field(None, description="Entries per page, 1 to 200 "
                                                                                        "(50).")
-    continuation_token: str | None = Field(None, alias="continuationToken",
-                                           description="The continuationToken of the previous page.")
+    continuation_token: ContinuationToken | None = Field(
+        None, alias="continuationToken", description="The continuationToken of the previous page, with the same "
+        "filters: an opaque value that only this API issues; any other is a 400.")
 
 
 class LogEntrySummary(ApiModel):

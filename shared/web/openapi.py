@@ -273,7 +273,10 @@ def build_openapi(app: FunctionApp) -> dict[str, Any]:
             "version": __version__,
             "description": "Publish to inQuba Journey (events, transactions, tokens; one now or thousands through "
                            "queues) and sync customers to Insider. Errors are application/problem+json (RFC 9457) "
-                           "with `errors: [{field, message}]`. Limits: docs/api.md#limits.",
+                           "with `errors: [{field, message}]`. Limits: docs/api.md#limits. Every JSON body is "
+                           "I-JSON (RFC 7493) as to surrogates: no string or member name may hold half a UTF-16 "
+                           "surrogate pair (`\\ud800`-`\\udfff` escaped alone), which JSON can write but no "
+                           "UTF-8 text can hold; such a body is a 400 naming `body`.",
         },
         "servers": [{"url": "/api"}],
         "tags": [{"name": tag} for tag in tags],

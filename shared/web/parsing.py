@@ -15,6 +15,7 @@ from shared.web.problems import FieldError, Problem, bad_request
 
 M = TypeVar("M", bound=BaseModel)
 MAX_JSON_DEPTH = 32
+MAX_ERRORS_REPORTED = 100  # a 400 lists at most this many fields, and says how many problems there were
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _MESSAGES = {
     "missing": "is required",
@@ -39,6 +40,12 @@ def field_errors(exc: ValidationError, prefix: str = "") -> list[FieldError]:
         message = _MESSAGES.get(error["type"]) or str(error["msg"]).removeprefix("Value error, ")
         errors.append(FieldError(field_path(tuple(error["loc"]), prefix), message))
     return errors
+
+
+def invalid(detail: str, errors: list[FieldError]) -> Problem:
+    """A 400 listing the first MAX_ERRORS_REPORTED problems; `{count}` in `detail` becomes how many there are."""
+    shown = "" if len(errors) <= MAX_ERRORS_REPORTED else f"; the first {MAX_ERRORS_REPORTED} are listed"
+    return bad_request(detail.format(count=len(errors)) + shown, errors[:MAX_ERRORS_REPORTED])
 
 
 def _inspect(value: Any) -> tuple[int, bool]:
@@ -92,14 +99,14 @@ def read_json(req: func.HttpRequest, max_bytes: int, *, exact_numbers: bool = Tr
     return value
 
 
-def parse_model(model: type[M], value: Any, prefix: str = "") -> M:
-    """Validate a parsed value; every bad field named in one 400 problem."""
+def parse_model(model: type[M], value: Any, prefix: str = "", detail: str = "the request has invalid fields") -> M:
+    """Validate a parsed value; every bad field named in one 400 problem (`detail`, see `invalid`)."""
     if not isinstance(value, dict):
         raise bad_request("the body must be a JSON object", [FieldError(prefix or "body", "must be a JSON object")])
     try:
         return model.model_validate(value)
     except ValidationError as exc:
-        raise bad_request("the request has invalid fields", field_errors(exc, prefix)) from None
+        raise invalid(detail, field_errors(exc, prefix)) from None
 
 
 def parse_body(req: func.HttpRequest, model: type[M], max_bytes: int) -> M:

@@ -5,12 +5,18 @@ fuzz's batches, mappings and log entries stay out of the other tests' way. For e
 positive examples (valid by the document) and negative ones (invalid), then requires: no 5xx, every
 error `application/problem+json` with the RFC 9457 members (and `errors: [{field, message}]` on 400),
 and the documented status codes, content types, headers and response schemas (schemathesis' conformance
-checks); negative examples must be rejected with a 4xx. Statistics are printed and written to
+checks); positive examples must be accepted (no 400, 412, 413, 415...: the document is not laxer than
+the code that parses) and negative ones rejected with a 4xx. Statistics are printed and written to
 test-artifacts/fuzz-stats.json.
+
+What JSON Schema cannot say is in the document's descriptions (an identifier once per batch, a source once per
+mapping section, a continuation token from the previous page): `conform` applies those rules to positive
+examples, as a caller reading the document would; the generator cannot know them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -26,12 +32,16 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase
+from hypothesis import strategies as st
 from schemathesis import GenerationMode, checks
 from schemathesis.core.failures import FailureGroup
+from schemathesis.specs.openapi.checks import RejectedPositiveData
 
 from devstack.azurite import Azurite
 from sandbox.client import SandboxControl
 from sandbox.process import SandboxProcess
+from shared.outbound_log.query import ENTRY_ID, LogQuery, _Cursor, decode_token, encode_token, parse_query
+from shared.web.problems import Problem
 from tests.integration.conftest import (
     CANARY_CLIENT_SECRET,
     CANARY_PASSWORD,
@@ -64,8 +74,24 @@ FUZZ_STORAGE = {
 # customer that breaks the documented Customer schema is a 200 by design, so negative examples of these
 # two operations are checked for everything but "invalid data is rejected".
 PER_CUSTOMER_VALIDATION = {"SyncInsiderCustomers", "PreviewInsiderUpsert"}
+INDEX = re.compile(r"\[\d+\]")
 CONFORMANCE = ["not_a_server_error", "status_code_conformance", "content_type_conformance",
                "response_headers_conformance", "response_schema_conformance"]
+# Valid data answered by the state, not refused: a generated If-Match names no stored mapping (412), as
+# schemathesis takes 404 and 409 for data that names nothing stored.
+ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
+CONFIG = schemathesis.Config.from_dict({"operations": [{
+    "include-operation-id": "UpdateInsiderMapping",
+    "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, "412"]}}}]})
+# The token route refuses a host outside INQUBA_ALLOWED_TOKEN_HOSTS, a setting of the deployment (the document
+# says so, and cannot know it); an allowed host would reach inQuba with made-up credentials (a 502).
+DEPLOYMENT_POLICY = re.compile(r"must match INQUBA_ALLOWED_TOKEN_HOSTS")
+# A continuation token is opaque (format continuation-token): tokens this API issues for a search without
+# filters, which `conform` signs again for the example's own filters.
+UNFILTERED = LogQuery()
+schemathesis.openapi.format("continuation-token", st.builds(
+    lambda after, segment: encode_token(_Cursor(after, segment), UNFILTERED),
+    st.none() | st.from_regex(ENTRY_ID, fullmatch=True), st.integers(0, 1)))
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +125,95 @@ def problem_failures(operation: dict[str, Any], response: schemathesis.Response)
     return failures
 
 
+def _unique_rows(rows: Any, names_once: bool = True) -> None:
+    """A mapping section's rows: a repeated source gets a new name, a row repeating an Insider name is left out
+    (an Insider event may take several source events: `names_once=False`)."""
+    if not isinstance(rows, list):
+        return
+    sources: set[str] = set()
+    names: set[tuple[bool, str]] = set()
+    kept = []
+    for row in rows:
+        if isinstance(row, dict):
+            while isinstance(row.get("source"), str) and row["source"] in sources:
+                row["source"] += "~"
+            sources.add(str(row.get("source")))
+            name = (row.get("custom") is True, str(row.get("insider")))
+            if names_once and name in names:
+                continue
+            names.add(name)
+            _unique_rows(row.get("params"))  # an event's parameters
+        kept.append(row)
+    rows[:] = kept
+
+
+def _unique_mapping(mapping: Any) -> None:
+    if isinstance(mapping, dict):
+        _unique_rows(mapping.get("identifiers"))
+        _unique_rows(mapping.get("profile"))
+        _unique_rows(mapping.get("events"), names_once=False)
+
+
+def conform(case: schemathesis.Case, operation_id: str) -> None:
+    """A positive example made to follow the document's rules that JSON Schema cannot say (its descriptions)."""
+    body, query = case.body, case.query or {}
+    if operation_id in ("PublishEventBatch", "PublishTransactionBatch") and isinstance(body, dict):
+        identifiers: set[str] = set()  # unique in a batch: a repeated one is left out, so one is generated
+        for item in body.get("events") or body.get("transactions") or []:
+            if isinstance(item, dict) and item.get("identifier") in identifiers:
+                del item["identifier"]
+            elif isinstance(item, dict) and item.get("identifier") is not None:
+                identifiers.add(item["identifier"])
+    elif operation_id == "SyncInsiderCustomers" and query.get("mode") == "async" and isinstance(body, dict):
+        ids: set[str] = set()  # unique with mode=async: a customer repeating an id is left out
+        customers = []
+        for customer in body["customers"]:
+            if customer.get("id") not in ids:
+                ids.add(customer.get("id"))
+                customers.append(customer)
+        body["customers"] = customers
+    elif operation_id == "UpdateInsiderMapping":
+        _unique_mapping(body)
+    elif operation_id == "PreviewInsiderUpsert" and isinstance(body, dict):
+        _unique_mapping(body.get("mapping"))
+    elif operation_id == "ListOutboundLogs":
+        if later_than_to(query):  # from not later than to
+            query["from"], query["to"] = query["to"], query["from"]
+        if str(query.get("continuationToken") or "").strip():
+            filters = {name: str(value) for name, value in query.items() if name != "continuationToken"}
+            with contextlib.suppress(Problem, ValueError):  # another parameter refused: the fuzz reports that
+                # the format's token (of an unfiltered search), issued again for these filters
+                query["continuationToken"] = encode_token(decode_token(query["continuationToken"], UNFILTERED),
+                                                          parse_query(filters))
+
+
+def later_than_to(query: dict[str, Any]) -> bool:
+    try:
+        parse_query({name: str(query[name]) for name in ("from", "to") if name in query})
+    except Problem as problem:
+        return [e.message for e in problem.errors] == ["must not be later than to"]
+    return False
+
+
+def refusal(response: schemathesis.Response) -> str:
+    """` (400 events[*].attributes)`: the status and first field of a refusal, so that failures group by cause."""
+    if not 400 <= response.status_code < 500:
+        return ""
+    try:
+        first = str((response.json().get("errors") or [{}])[0].get("field", ""))
+    except (ValueError, AttributeError, TypeError):
+        first = ""
+    return f" ({' '.join(filter(None, [str(response.status_code), INDEX.sub('[*]', first)]))})"
+
+
+def deployment_policy(failure: Exception, response: schemathesis.Response) -> bool:
+    """A positive example refused only by a setting of the deployment (DEPLOYMENT_POLICY)."""
+    if not isinstance(failure, RejectedPositiveData) or response.status_code != 400:
+        return False
+    errors = response.json().get("errors") or [{}]
+    return all(DEPLOYMENT_POLICY.search(str(e.get("message"))) for e in errors)
+
+
 @dataclass
 class Fuzzer:
     base_url: str
@@ -108,12 +223,14 @@ class Fuzzer:
     failures: dict[tuple[str, str], list[str]] = field(default_factory=lambda: defaultdict(list))
     skipped: Counter[str] = field(default_factory=Counter)
     unrouted: Counter[str] = field(default_factory=Counter)
+    deployment_refusals: Counter[str] = field(default_factory=Counter)
 
     def fuzz(self, operation: Any, raw: dict[str, Any], mode: GenerationMode, count: int) -> None:
         """`count` examples of one operation in one mode; failures are collected, not raised."""
         label = f"{operation.method.upper()} {operation.path}"
-        names = CONFORMANCE + (["negative_data_rejection"] if mode is GenerationMode.NEGATIVE
-                               and raw["operationId"] not in PER_CUSTOMER_VALIDATION else [])
+        names = CONFORMANCE + (["positive_data_acceptance"] if mode is GenerationMode.POSITIVE else
+                               ["negative_data_rejection"] if raw["operationId"] not in PER_CUSTOMER_VALIDATION
+                               else [])
         selected = [getattr(checks, name) for name in names]
 
         @hypothesis.seed(SEED)
@@ -121,6 +238,8 @@ class Fuzzer:
                              suppress_health_check=list(HealthCheck))
         @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
         def run(case: schemathesis.Case) -> None:
+            if mode is GenerationMode.POSITIVE:
+                conform(case, raw["operationId"])
             try:
                 response = case.call(base_url=self.base_url, session=self.session, headers=KEY, timeout=60)
             except (requests.exceptions.InvalidHeader, requests.exceptions.InvalidURL, UnicodeError):
@@ -138,11 +257,16 @@ class Fuzzer:
                 case.validate_response(response, checks=selected, headers=KEY,
                                        transport_kwargs={"base_url": self.base_url, "headers": KEY})
             except FailureGroup as group:
-                found += [f"{failure.title}: {failure.message}"[:400] for failure in group.exceptions]
+                for failure in group.exceptions:
+                    if deployment_policy(failure, response):
+                        self.deployment_refusals[label] += 1
+                    else:
+                        found.append(f"{failure.title}{refusal(response)}: {failure.message}"[:400])
             for failure in found:
                 reproductions = self.failures[(label, failure.splitlines()[0][:200])]
                 if len(reproductions) < 2:
-                    reproductions.append(case.as_curl_command(headers=KEY, base_url=self.base_url)[:1500])
+                    reproductions.append(case.as_curl_command(headers=KEY, base_url=self.base_url)[:1500]
+                                         + f"\n    -> {response.status_code} {response.text[:300]}")
 
         try:
             run()
@@ -154,7 +278,7 @@ def test_fuzz_the_running_app(fuzz_app: RunningApp, upstream: SandboxControl, ar
                               capsys: pytest.CaptureFixture[str]) -> None:
     upstream.configure(latency_ms=0, error_rates={}, timeout_rate=0, rate_limit_per_minute=None)  # answer at once
     document = fuzz_app.client.get("/api/openapi.json").json()
-    schema = schemathesis.openapi.from_dict(document)
+    schema = schemathesis.openapi.from_dict(document, config=CONFIG)
     fuzzer = Fuzzer(f"{fuzz_app.process.base_url}/api")
     started = time.monotonic()
     for result in schema.get_all_operations():
@@ -176,6 +300,7 @@ def test_fuzz_the_running_app(fuzz_app: RunningApp, upstream: SandboxControl, ar
         "examples_per_operation_and_mode": dict(sorted(fuzzer.examples.items())),
         "skipped": dict(fuzzer.skipped),
         "unrouted_404s": dict(fuzzer.unrouted),
+        "refused_by_deployment_settings": dict(fuzzer.deployment_refusals),
         "failures_found": [{"operation": op, "failure": f, "reproduce": r} for (op, f), r in failures.items()],
     }
     (artifacts_dir / "fuzz-stats.json").write_text(json.dumps(stats, indent=2))

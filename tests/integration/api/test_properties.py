@@ -34,7 +34,7 @@ from shared.insider.compiled_mapping import CompiledMapping, load_mapping
 from shared.insider.mapper import RejectedCustomer, map_customer
 from shared.insider.mapping_checks import MappingInvalid
 from shared.insider.mapping_store import DEFAULT_MAPPING_PATH
-from shared.insider.routes import customers_from
+from shared.insider.routes import parse_customers
 from shared.outbound_log.query import MAX_LIMIT, LogQuery, _Cursor, decode_token, encode_token, parse_query, plan
 from shared.web.api_models import (
     EventBatchRequest,
@@ -274,7 +274,7 @@ def test_parse_model_answers_a_model_or_a_400(value: Any, model: type) -> None:
 @given(body=json_values, limit=st.sampled_from([100, 10_000]))
 def test_insider_customers_are_a_list_or_a_400(body: Any, limit: int) -> None:
     try:
-        customers = customers_from(body, limit)
+        customers = parse_customers(body, InsiderSyncRequest, limit).customers
     except Problem as problem:
         assert problem.status == 400 and problem.errors
         return
