@@ -1,23 +1,59 @@
-"""A counting HTTP proxy in front of Azurite's table endpoint: table transactions as the app spends them."""
+"""Counting HTTP proxies in front of Azurite's endpoints: storage transactions as the app (and its host) spend them.
+
+One proxy per service (table, queue, blob); each request counts once, as Azure bills it (a `$batch`, an entity
+group transaction of up to 100 operations, is one transaction; a receive of up to 32 messages is one).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from collections import Counter
+from dataclasses import dataclass
 
 from aiohttp import ClientSession, web
 from yarl import URL
 
+from devstack.azurite import Azurite, connection_string
+
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host", "content-encoding"}
+_QUEUE_MESSAGES = re.compile(r"^/[^/]+/([^/]+)/messages(/[^/]+)?$")
+
+
+def classify(service: str, method: str, path: str, query: str) -> tuple[str, str]:
+    """(kind, resource) of one request: e.g. ("read", "batchitems"), ("delete", "inquba-events")."""
+    if service == "table":
+        if path.endswith("$batch"):
+            return "batch", "$batch"
+        resource = path.split("/")[2].split("(")[0] if path.count("/") >= 2 else ""
+        if method == "GET":
+            return ("read" if "(PartitionKey=" in path else "query"), resource
+        return {"DELETE": "delete"}.get(method, "write"), resource
+    if service == "queue":
+        match = _QUEUE_MESSAGES.match(path)
+        if match is None:
+            return "other", path.split("/")[2] if path.count("/") >= 2 else ""
+        resource, message = match.group(1), match.group(2)
+        if method == "GET":
+            return ("peek" if "peekonly=true" in query.lower() else "receive"), resource
+        if method == "POST":
+            return "send", resource
+        if method == "DELETE" and message:
+            return "delete", resource
+        if method == "PUT" and message:
+            return "update", resource
+        return "other", resource
+    return ("read" if method in ("GET", "HEAD") else "write"), path.split("/")[2] if path.count("/") >= 2 else ""
 
 
 class CountingProxy:
-    """Forwards every request to `target_port`; counts them (a `$batch` counts once, as Azure bills it)."""
+    """Forwards every request to `target_port` and counts it by (kind, resource)."""
 
-    def __init__(self, target_port: int) -> None:
+    def __init__(self, target_port: int, service: str = "table") -> None:
         self.target = f"http://127.0.0.1:{target_port}"
-        self.counts: Counter[str] = Counter()
+        self.service = service
+        self.counts: Counter[tuple[str, str]] = Counter()
         self.port = 0
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -28,14 +64,17 @@ class CountingProxy:
     def transactions(self) -> int:
         return sum(self.counts.values())
 
+    def count(self, kind: str | None = None, resource: str | None = None) -> int:
+        return sum(n for (k, r), n in self.counts.items()
+                   if (kind is None or k == kind) and (resource is None or r == resource))
+
     def reset(self) -> None:
         self.counts.clear()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         assert self._session is not None
         body = await request.read()
-        kind = "batch" if "$batch" in request.path else request.method
-        self.counts[kind] += 1
+        self.counts[classify(self.service, request.method, request.path, request.query_string)] += 1
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
         # raw_path: the shared-key signature covers the path and query exactly as the client encoded them.
         url = URL(self.target + request.raw_path, encoded=True)
@@ -76,3 +115,34 @@ class CountingProxy:
 
         asyncio.run_coroutine_threadsafe(close(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
+
+
+@dataclass
+class StorageProxies:
+    """A counting proxy in front of each of Azurite's three endpoints."""
+
+    table: CountingProxy
+    queue: CountingProxy
+    blob: CountingProxy
+
+    @classmethod
+    def start(cls, azurite: Azurite) -> StorageProxies:
+        return cls(CountingProxy(azurite.table_port, "table").start(),
+                   CountingProxy(azurite.queue_port, "queue").start(),
+                   CountingProxy(azurite.blob_port, "blob").start())
+
+    @property
+    def connection_string(self) -> str:
+        return connection_string(self.blob.port, self.queue.port, self.table.port)
+
+    @property
+    def transactions(self) -> int:
+        return self.table.transactions + self.queue.transactions + self.blob.transactions
+
+    def reset(self) -> None:
+        for proxy in (self.table, self.queue, self.blob):
+            proxy.reset()
+
+    def stop(self) -> None:
+        for proxy in (self.table, self.queue, self.blob):
+            proxy.stop()
