@@ -15,7 +15,7 @@ from azure.data.tables.aio import TableClient
 
 from shared.delivery.records import FINAL_STATUSES, status_as_api
 from shared.outbound_log.writer import key_part
-from shared.table_transactions import transaction_chunks, upsert_chunk
+from shared.table_transactions import GroupCommitUpserts, transaction_chunks, upsert_chunk
 
 HEADER_ROW = "~batch"  # sorts after every item row key
 STATUSES_BY_KIND = {
@@ -70,6 +70,8 @@ def _item_entity(batch_id: str, identifier: str, kind: str, payload: dict[str, A
 class BatchStore:
     def __init__(self, table: TableClient) -> None:
         self.table = table
+        # A batch is one partition: the items of a batch finishing together merge their status in one transaction.
+        self.writer = GroupCommitUpserts(table, mode=UpdateMode.MERGE)
 
     async def create(self, batch_id: str, kind: str, items: Sequence[tuple[str, dict[str, Any]]]) -> None:
         """The header and every item as `queued`, in as few transactions as the limits allow (one partition)."""
@@ -104,7 +106,7 @@ class BatchStore:
         entity = {**keys, "Status": status, "Attempts": attempts, "UpstreamStatus": upstream_status,
                   "Error": (error or "")[:8_000], "UpdatedAt": datetime.now(UTC)}
         # Merge keeps Payload; an empty Error clears the previous one when an item is finally delivered.
-        await self.table.upsert_entity(entity, mode=UpdateMode.MERGE)
+        await self.writer.upsert([entity])
 
     async def item_status(self, batch_id: str, identifier: str) -> str | None:
         """One item's status (a point read), or None when the batch has no such item."""

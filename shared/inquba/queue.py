@@ -94,8 +94,12 @@ async def _dead_letter(
     return ProcessResult(status, message.identifier)
 
 
-async def process_message(ctx: AppContext, text: str, expected_kind: ItemKind) -> ProcessResult:
-    """Handle one queue message. Storage errors propagate, so the host retries the message."""
+async def process_message(ctx: AppContext, text: str, expected_kind: ItemKind,
+                          dequeue_count: int | None = None) -> ProcessResult:
+    """Handle one queue message. Storage errors propagate, so the host retries the message.
+
+    `dequeue_count` is the host's count of this message's deliveries (None: unknown).
+    """
     try:
         message = InqubaQueueMessage.model_validate_json(text)
     except ValidationError as exc:
@@ -105,8 +109,11 @@ async def process_message(ctx: AppContext, text: str, expected_kind: ItemKind) -
         return ProcessResult("failed", None)
 
     # A batch item is its own delivery record (one read instead of two stores); other messages have one.
+    # The batch route writes one message per item, so a batch item's first try on its first delivery cannot
+    # have been sent before: nothing to read. A redelivery (the process died, storage failed) or a retry reads.
     if message.batch_id:
-        status = await ctx.batches.item_status(message.batch_id, message.identifier)
+        first_sight = message.attempt == 1 and dequeue_count == 1
+        status = None if first_sight else await ctx.batches.item_status(message.batch_id, message.identifier)
     else:
         record = await ctx.deliveries.get(message.identifier)
         status = record.status if record else None
