@@ -12,7 +12,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass
 
-from aiohttp import ClientSession, web
+from aiohttp import ClientOSError, ClientSession, ServerDisconnectedError, web
 from yarl import URL
 
 from devstack.azurite import Azurite, connection_string
@@ -78,12 +78,21 @@ class CountingProxy:
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
         # raw_path: the shared-key signature covers the path and query exactly as the client encoded them.
         url = URL(self.target + request.raw_path, encoded=True)
-        # No body, no Content-Type: an added header would break the request's shared-key signature.
-        async with self._session.request(request.method, url, data=body or None, headers=headers,
-                                         allow_redirects=False, skip_auto_headers=("Content-Type",)) as upstream:
-            payload = await upstream.read()
-            out = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP}
-            return web.Response(status=upstream.status, body=payload, headers=out)
+        for attempt in range(3):
+            try:
+                # No body, no Content-Type: an added header would break the request's shared-key signature.
+                async with self._session.request(request.method, url, data=body or None, headers=headers,
+                                                 allow_redirects=False,
+                                                 skip_auto_headers=("Content-Type",)) as upstream:
+                    payload = await upstream.read()
+                    out = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP}
+                    return web.Response(status=upstream.status, body=payload, headers=out)
+            except (ClientOSError, ServerDisconnectedError):
+                # Azurite closed a pooled keep-alive connection: resend, so that the app sees (and the count
+                # holds) one request, not an error and the SDK's retry.
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     async def _start(self) -> None:
         self._session = ClientSession(auto_decompress=False)
