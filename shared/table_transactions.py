@@ -1,6 +1,7 @@
 """Many entity writes in few requests: entity group transactions, and group commit of concurrent upserts.
 
-An entity group transaction is built here as text (`submit_upserts`), not with the SDK's `submit_transaction`:
+An entity group transaction is built here as text (`submit_upserts`), not with the SDK's `submit_transaction`
+(and a single upsert, `upsert_entity`, without the SDK's generated serializer):
 the SDK builds every operation as a request through its generated code and the `email` package, and parses the
 answer the same way, which cost 0.3 ms of CPU per entity in a transaction of 100 and 1.3 ms in one of 2 on the
 benchmark machine (bench/results.md), more than the writes it saves. The same wire format built as text costs
@@ -18,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import quote
 
-from azure.core.exceptions import HttpResponseError
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, map_error
 from azure.core.rest import HttpRequest
 from azure.data.tables import TableTransactionError, UpdateMode
 from azure.data.tables._serialize import _add_entity_properties
@@ -104,10 +105,30 @@ async def submit_upserts(table: TableClient, entities: list[Entity], mode: Updat
     raise TableTransactionError(message=detail, response=response)
 
 
+async def upsert_entity(table: TableClient, entity: Entity, mode: UpdateMode = UpdateMode.REPLACE) -> None:
+    """`table.upsert_entity(entity, mode=mode)` without the generated serializer: about a quarter less CPU.
+
+    Raises what the SDK raises for the app's cases: `ResourceNotFoundError` (no such table), otherwise an
+    `HttpResponseError` with the service's status and message.
+    """
+    if getattr(table, "_cosmos_endpoint", False):
+        await table.upsert_entity(entity, mode=mode)
+        return
+    base = f"{table.scheme}://{table._primary_hostname}"
+    request = HttpRequest(_METHODS[mode], _entity_url(base, table.table_name, entity),
+                          content=json.dumps(_add_entity_properties(entity), ensure_ascii=False).encode("utf-8"),
+                          headers={"Content-Type": "application/json", "Accept": "application/json",
+                                   "x-ms-version": table.api_version, "DataServiceVersion": "3.0"})
+    response = await table._client.send_request(request)
+    if response.status_code != 204:
+        map_error(response.status_code, response, {404: ResourceNotFoundError})
+        raise HttpResponseError(response=response)
+
+
 async def upsert_chunk(table: TableClient, chunk: list[Entity], mode: UpdateMode = UpdateMode.REPLACE) -> None:
     """Upsert one chunk of `transaction_chunks`: a single entity needs no transaction."""
     if len(chunk) == 1:
-        await table.upsert_entity(chunk[0], mode=mode)
+        await upsert_entity(table, chunk[0], mode)
     else:
         await submit_upserts(table, chunk, mode)
 

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from azure.core.exceptions import ResourceNotFoundError
-from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
 
 from shared.outbound_log.writer import key_part
+from shared.table_transactions import upsert_entity
 
 FINAL_STATUSES = frozenset({"delivered", "failed", "dead-lettered", "synced", "rejected"})
 ROW_KEY = "delivery"
@@ -88,4 +88,4 @@ class DeliveryRecords:
             "BatchId": record.batch_id,
             "UpdatedAt": datetime.now(UTC),
         }
-        await self.table.upsert_entity({k: v for k, v in entity.items() if v is not None}, mode=UpdateMode.REPLACE)
+        await upsert_entity(self.table, {k: v for k, v in entity.items() if v is not None})

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from azure.core.exceptions import HttpResponseError
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.data.tables import TableTransactionError, UpdateMode
 from azure.data.tables.aio import TableClient, TableServiceClient
 
@@ -20,6 +20,7 @@ from shared.table_transactions import (
     GroupCommitUpserts,
     submit_upserts,
     transaction_chunks,
+    upsert_entity,
 )
 
 
@@ -36,11 +37,14 @@ class CountingTable:
             self.transactions.append(len(entities))
             await submit(client.table if isinstance(client, CountingTable) else client, entities, *args)
 
-        monkeypatch.setattr(table_transactions, "submit_upserts", counted)
+        upsert = table_transactions.upsert_entity
 
-    async def upsert_entity(self, entity: dict[str, Any], **kwargs: Any) -> Any:
-        self.upserts += 1
-        return await self.table.upsert_entity(entity, **kwargs)
+        async def counted_one(client: Any, entity: dict[str, Any], *args: Any) -> None:
+            self.upserts += 1
+            await upsert(client.table if isinstance(client, CountingTable) else client, entity, *args)
+
+        monkeypatch.setattr(table_transactions, "submit_upserts", counted)
+        monkeypatch.setattr(table_transactions, "upsert_entity", counted_one)
 
 
 @pytest.fixture
@@ -169,3 +173,20 @@ async def test_a_refused_transaction_names_the_operation_and_writes_nothing(tabl
                                      {"PartitionKey": "r", "RowKey": "2", "Body": "x" * 40_000}])
     assert refused.value.index == 1
     assert await rows(table, "r") == {}
+
+
+async def test_a_single_upsert_replaces_or_merges_and_fails_as_the_sdk_does(
+    table: TableClient, storage_connection_string: str
+) -> None:
+    await upsert_entity(table, {"PartitionKey": "one", "RowKey": "it's", "A": "a", "B": 1})
+    await upsert_entity(table, {"PartitionKey": "one", "RowKey": "it's", "B": 2}, UpdateMode.MERGE)
+    assert dict((await rows(table, "one"))["it's"]) == {"PartitionKey": "one", "RowKey": "it's", "A": "a", "B": 2}
+    await upsert_entity(table, {"PartitionKey": "one", "RowKey": "it's", "B": 3})
+    assert dict((await rows(table, "one"))["it's"]) == {"PartitionKey": "one", "RowKey": "it's", "B": 3}
+
+    with pytest.raises(HttpResponseError) as refused:
+        await upsert_entity(table, {"PartitionKey": "one", "RowKey": "big", "Body": "x" * 40_000})
+    assert refused.value.status_code == 400
+    async with TableServiceClient.from_connection_string(storage_connection_string) as service:
+        with pytest.raises(ResourceNotFoundError):
+            await upsert_entity(service.get_table_client("nosuchtable0"), {"PartitionKey": "p", "RowKey": "r"})
