@@ -15,7 +15,7 @@ from azure.data.tables.aio import TableClient
 
 from shared.delivery.records import FINAL_STATUSES, status_as_api
 from shared.outbound_log.writer import key_part
-from shared.table_transactions import GroupCommitUpserts, transaction_chunks, upsert_chunk
+from shared.table_transactions import GroupCommitUpserts, get_entity, transaction_chunks, upsert_chunk
 
 HEADER_ROW = "~batch"  # sorts after every item row key
 STATUSES_BY_KIND = {
@@ -98,7 +98,7 @@ class BatchStore:
         keys = {"PartitionKey": key_part(batch_id), "RowKey": key_part(identifier)}
         if status not in FINAL_STATUSES and not force:
             try:
-                current = await self.table.get_entity(keys["PartitionKey"], keys["RowKey"], select=["Status"])
+                current = await get_entity(self.table, keys["PartitionKey"], keys["RowKey"], select=["Status"])
             except ResourceNotFoundError:
                 return  # not a batch this app created: nothing to track
             if current.get("Status") in FINAL_STATUSES:
@@ -111,7 +111,7 @@ class BatchStore:
     async def item_status(self, batch_id: str, identifier: str) -> str | None:
         """One item's status (a point read), or None when the batch has no such item."""
         try:
-            entity = await self.table.get_entity(key_part(batch_id), key_part(identifier), select=["Status"])
+            entity = await get_entity(self.table, key_part(batch_id), key_part(identifier), select=["Status"])
         except ResourceNotFoundError:
             return None
         return entity.get("Status")

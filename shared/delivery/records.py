@@ -10,7 +10,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables.aio import TableClient
 
 from shared.outbound_log.writer import key_part
-from shared.table_transactions import upsert_entity
+from shared.table_transactions import get_entity, upsert_entity
 
 FINAL_STATUSES = frozenset({"delivered", "failed", "dead-lettered", "synced", "rejected"})
 ROW_KEY = "delivery"
@@ -59,7 +59,7 @@ class DeliveryRecords:
 
     async def get(self, identifier: str) -> DeliveryRecord | None:
         try:
-            entity = await self.table.get_entity(key_part(identifier), ROW_KEY)
+            entity = await get_entity(self.table, key_part(identifier), ROW_KEY)
         except ResourceNotFoundError:
             return None
         return DeliveryRecord(

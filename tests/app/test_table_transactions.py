@@ -18,6 +18,7 @@ from shared.table_transactions import (
     TRANSACTION_MAX_BYTES,
     TRANSACTION_MAX_OPERATIONS,
     GroupCommitUpserts,
+    get_entity,
     submit_upserts,
     transaction_chunks,
     upsert_entity,
@@ -190,3 +191,15 @@ async def test_a_single_upsert_replaces_or_merges_and_fails_as_the_sdk_does(
     async with TableServiceClient.from_connection_string(storage_connection_string) as service:
         with pytest.raises(ResourceNotFoundError):
             await upsert_entity(service.get_table_client("nosuchtable0"), {"PartitionKey": "p", "RowKey": "r"})
+
+
+async def test_a_point_read_answers_what_the_sdk_answers(table: TableClient) -> None:
+    when = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
+    await table.upsert_entity({"PartitionKey": "read", "RowKey": "it's", "Status": "delivered", "N": 3, "When": when,
+                               "Big": (2**40, "Edm.Int64")})
+    ours, theirs = await get_entity(table, "read", "it's"), await table.get_entity("read", "it's")
+    assert dict(ours) == dict(theirs) and ours["When"] == when and ours["Big"].value == 2**40
+    assert ours.metadata["etag"] == theirs.metadata["etag"]
+    assert dict(await get_entity(table, "read", "it's", select=["Status"])) == {"Status": "delivered"}
+    with pytest.raises(ResourceNotFoundError):
+        await get_entity(table, "read", "nothing")
