@@ -545,6 +545,19 @@ def storage_cost(b: Bench) -> None:
                 time.sleep(0.5)
             per_queued = per_operation(proxies, n, "inquba-events")
 
+            # A producer's own messages (no batchId): each has a delivery record, read first (duplicate guard).
+            proxies.reset()
+            b.sandbox.control.clear_requests()
+            asyncio.run(fill_queue(b.azurite, "inquba-events", [json.dumps(
+                {"kind": "event", "identifier": f"p{tag}-{i}", "payload": event(i, f"p{tag}")}) for i in range(n)]))
+            deadline = time.monotonic() + 300
+            while len([r for r in b.sandbox.control.requests(target="inquba-events") if r["status"] == 200]) < n:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the producer's messages were not delivered")
+                time.sleep(0.5)
+            wait_for_empty_queue(b.azurite, "inquba-events")
+            per_produced = per_operation(proxies, n, "inquba-events")
+
             customers = [customer(i, tag) for i in range(customers_n)]
             proxies.reset()
             for i in range(0, customers_n, 100):
@@ -579,10 +592,13 @@ def storage_cost(b: Bench) -> None:
     item = total(per_queued, ("send",))
     b.rows.append(Row("7b. Storage per queued inQuba item",
                       f"{item:.2f} with its receive and delete ({breakdown(per_queued, message_calls)}); "
-                      f"+{per_queued['send']:.2f} its send by the batch route", "–", "–", "at most 2.5",
+                      f"+{per_queued['send']:.2f} its send by the batch route; a producer's own message "
+                      f"{total(per_produced, ('send',)):.2f} ({breakdown(per_produced, message_calls)})",
+                      "–", "–", "at most 2.5 (batch item)",
                       how + f"one POST /api/inquba/events/batch of {n} items until every item is final and its "
                       "message deleted: the batch's entities, each item's status and log entry, the queue calls on "
-                      "its queue (the runner's, the host's in Azure)"))
+                      f"its queue (the runner's, the host's in Azure); then {n} messages written by a producer "
+                      "(no batchId): the delivery record read and written, the log entry, receive and delete"))
     b.rows.append(Row("7c. Storage per Insider customer",
                       f"{total(per_insider):.2f} synced over HTTP ({breakdown(per_insider, services)}); "
                       f"{total(per_insider_queued, ('send',)):.2f} queued, with its message's receive and delete "
