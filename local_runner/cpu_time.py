@@ -89,6 +89,12 @@ class _Metered(Coroutine[Any, Any, Any]):
     def __next__(self) -> Any:
         return self.send(None)
 
+    def __getattr__(self, name: str) -> Any:
+        # cr_frame, cr_running, cr_code, cr_await: inspect.getcoroutinestate(), task stacks and anyio read them.
+        if name.startswith("cr_"):
+            return getattr(self._coro, name)
+        raise AttributeError(name)
+
     def __repr__(self) -> str:
         return f"<metered {self._coro!r}>"
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from typing import Any
 
 import httpx
 
-from local_runner.cpu_time import STATS_SETTING
+from local_runner.cpu_time import STATS_SETTING, CpuAccounting
 from local_runner.http_server import STATS_PATH
 
 from .conftest import HostFactory
@@ -61,3 +62,16 @@ async def test_stats_need_the_master_key_and_the_setting(make_host: HostFactory,
         assert (await http.get(with_stats.url + STATS_PATH,
                                headers={"x-functions-key": "local-dev-function-key"})).status_code == 401
         assert (await http.get(without.url + STATS_PATH, headers={"x-functions-key": MASTER_KEY})).status_code == 404
+
+
+async def test_a_metered_coroutine_looks_like_one_to_inspect() -> None:
+    async def body() -> int:
+        await asyncio.sleep(0)
+        return 7
+
+    metered = CpuAccounting().measure("f", body())
+    assert inspect.getcoroutinestate(metered) == inspect.CORO_CREATED  # type: ignore[arg-type]
+    task = asyncio.ensure_future(metered)
+    await asyncio.sleep(0)
+    assert inspect.getcoroutinestate(metered) == inspect.CORO_SUSPENDED  # type: ignore[arg-type]
+    assert task.get_stack() and await task == 7
