@@ -120,7 +120,8 @@ async def inquba_events_queue(msg: func.QueueMessage) -> None:
     from shared.app_context import get_context
     from shared.inquba import queue as inquba_queue
 
-    await inquba_queue.process_message(await get_context(), msg.get_body().decode("utf-8"), "event")
+    await inquba_queue.process_message(await get_context(), msg.get_body().decode("utf-8"), "event",
+                                       dequeue_count=msg.dequeue_count)
 
 
 @app.queue_trigger(arg_name="msg", queue_name="%INQUBA_TRANSACTIONS_QUEUE%", connection="AzureWebJobsStorage")
@@ -128,7 +129,8 @@ async def inquba_transactions_queue(msg: func.QueueMessage) -> None:
     from shared.app_context import get_context
     from shared.inquba import queue as inquba_queue
 
-    await inquba_queue.process_message(await get_context(), msg.get_body().decode("utf-8"), "transaction")
+    await inquba_queue.process_message(await get_context(), msg.get_body().decode("utf-8"), "transaction",
+                                       dequeue_count=msg.dequeue_count)
 
 
 @app.route(route="insider/mapping", methods=["GET", "PUT"])

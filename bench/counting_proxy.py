@@ -1,4 +1,8 @@
-"""A counting HTTP proxy in front of Azurite's table endpoint: table transactions as the app spends them."""
+"""Counting HTTP proxies in front of Azurite's endpoints: storage transactions as the app (and its host) spend them.
+
+One proxy per service (table, queue, blob); each request counts once, as Azure bills it (a `$batch`, an entity
+group transaction of up to 100 operations, is one transaction; a receive of up to 32 messages is one).
+"""
 
 from __future__ import annotations
 
@@ -6,20 +10,50 @@ import asyncio
 import re
 import threading
 from collections import Counter
+from dataclasses import dataclass
 
-from aiohttp import ClientSession, web
+from aiohttp import ClientOSError, ClientSession, ServerDisconnectedError, web
 from yarl import URL
 
+from devstack.azurite import Azurite, connection_string
+
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host", "content-encoding"}
+_QUEUE_MESSAGES = re.compile(r"^/[^/]+/([^/]+)/messages(/[^/]+)?$")
+
+
+def classify(service: str, method: str, path: str, query: str) -> tuple[str, str]:
+    """(kind, resource) of one request: e.g. ("read", "batchitems"), ("delete", "inquba-events")."""
+    if service == "table":
+        if path.endswith("$batch"):
+            return "batch", "$batch"
+        resource = path.split("/")[2].split("(")[0] if path.count("/") >= 2 else ""
+        if method == "GET":
+            return ("read" if "(PartitionKey=" in path else "query"), resource
+        return {"DELETE": "delete"}.get(method, "write"), resource
+    if service == "queue":
+        match = _QUEUE_MESSAGES.match(path)
+        if match is None:
+            return "other", path.split("/")[2] if path.count("/") >= 2 else ""
+        resource, message = match.group(1), match.group(2)
+        if method == "GET":
+            return ("peek" if "peekonly=true" in query.lower() else "receive"), resource
+        if method == "POST":
+            return "send", resource
+        if method == "DELETE" and message:
+            return "delete", resource
+        if method == "PUT" and message:
+            return "update", resource
+        return "other", resource
+    return ("read" if method in ("GET", "HEAD") else "write"), path.split("/")[2] if path.count("/") >= 2 else ""
 
 
 class CountingProxy:
-    """Forwards every request to `target_port`; counts them (a `$batch` counts once, as Azure bills it)."""
+    """Forwards every request to `target_port` and counts it by (kind, resource)."""
 
-    def __init__(self, target_port: int) -> None:
+    def __init__(self, target_port: int, service: str = "table") -> None:
         self.target = f"http://127.0.0.1:{target_port}"
-        self.counts: Counter[str] = Counter()
-        self.by_table: Counter[tuple[str, str]] = Counter()  # (method or "batch", table name) -> requests
+        self.service = service
+        self.counts: Counter[tuple[str, str]] = Counter()
         self.port = 0
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -30,31 +64,40 @@ class CountingProxy:
     def transactions(self) -> int:
         return sum(self.counts.values())
 
+    def count(self, kind: str | None = None, resource: str | None = None) -> int:
+        return sum(n for (k, r), n in self.counts.items()
+                   if (kind is None or k == kind) and (resource is None or r == resource))
+
     def reset(self) -> None:
         self.counts.clear()
-        self.by_table.clear()
 
     def writes(self, table: str) -> int:
-        """Requests that may change `table`'s entities (a `$batch` names no table and is not counted here)."""
-        return sum(n for (kind, name), n in self.by_table.items() if name == table and kind != "GET")
+        """Requests that wrote to `table` (every kind but reads and queries; a `$batch` names no table)."""
+        return sum(n for (kind, resource), n in self.counts.items()
+                   if resource == table and kind not in ("read", "query"))
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         assert self._session is not None
         body = await request.read()
-        kind = "batch" if "$batch" in request.path else request.method
-        self.counts[kind] += 1
-        # /devstoreaccount1/<table>(PartitionKey='..',RowKey='..') or /devstoreaccount1/<table>()
-        match = re.match(r"/[^/]+/([^/(?]+)", request.path)
-        self.by_table[(kind, match.group(1) if match else "")] += 1
+        self.counts[classify(self.service, request.method, request.path, request.query_string)] += 1
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
         # raw_path: the shared-key signature covers the path and query exactly as the client encoded them.
         url = URL(self.target + request.raw_path, encoded=True)
-        # No body, no Content-Type: an added header would break the request's shared-key signature.
-        async with self._session.request(request.method, url, data=body or None, headers=headers,
-                                         allow_redirects=False, skip_auto_headers=("Content-Type",)) as upstream:
-            payload = await upstream.read()
-            out = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP}
-            return web.Response(status=upstream.status, body=payload, headers=out)
+        for attempt in range(3):
+            try:
+                # No body, no Content-Type: an added header would break the request's shared-key signature.
+                async with self._session.request(request.method, url, data=body or None, headers=headers,
+                                                 allow_redirects=False,
+                                                 skip_auto_headers=("Content-Type",)) as upstream:
+                    payload = await upstream.read()
+                    out = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP}
+                    return web.Response(status=upstream.status, body=payload, headers=out)
+            except (ClientOSError, ServerDisconnectedError):
+                # Azurite closed a pooled keep-alive connection: resend, so that the app sees (and the count
+                # holds) one request, not an error and the SDK's retry.
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     async def _start(self) -> None:
         self._session = ClientSession(auto_decompress=False)
@@ -86,3 +129,34 @@ class CountingProxy:
 
         asyncio.run_coroutine_threadsafe(close(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
+
+
+@dataclass
+class StorageProxies:
+    """A counting proxy in front of each of Azurite's three endpoints."""
+
+    table: CountingProxy
+    queue: CountingProxy
+    blob: CountingProxy
+
+    @classmethod
+    def start(cls, azurite: Azurite) -> StorageProxies:
+        return cls(CountingProxy(azurite.table_port, "table").start(),
+                   CountingProxy(azurite.queue_port, "queue").start(),
+                   CountingProxy(azurite.blob_port, "blob").start())
+
+    @property
+    def connection_string(self) -> str:
+        return connection_string(self.blob.port, self.queue.port, self.table.port)
+
+    @property
+    def transactions(self) -> int:
+        return self.table.transactions + self.queue.transactions + self.blob.transactions
+
+    def reset(self) -> None:
+        for proxy in (self.table, self.queue, self.blob):
+            proxy.reset()
+
+    def stop(self) -> None:
+        for proxy in (self.table, self.queue, self.blob):
+            proxy.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -20,19 +21,21 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from azure.core.exceptions import ResourceExistsError
 from azure.storage.queue import TextBase64EncodePolicy
 from azure.storage.queue.aio import QueueClient
 from httpx_aiohttp import AiohttpTransport
 
-from bench.counting_proxy import CountingProxy
+from bench.counting_proxy import StorageProxies
 from devstack.app_process import AppProcess, app_environment, start_app
-from devstack.azurite import Azurite, connection_string
+from devstack.azurite import Azurite
 from devstack.ports import free_port
 from devstack.sandbox_settings import sandbox_settings
 from sandbox.process import SandboxProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "bench-function-key"
+MASTER_KEY = "local-dev-master-key"  # the local runner's default; its stats endpoint takes only this key
 CALLERS = 32
 LATENCY_MS = 20
 TENANT = {"username": "bench-user", "password": "bench-password", "client_id": "bench-client",
@@ -83,7 +86,7 @@ class Bench:
             "AzureWebJobsStorage": storage or self.azurite.connection_string,
             "INQUBA_TENANT": tenant, "INQUBA_USERNAME": TENANT["username"], "INQUBA_PASSWORD": TENANT["password"],
             "INQUBA_CLIENT_ID": TENANT["client_id"], "INQUBA_CLIENT_SECRET": TENANT["client_secret"],
-            "LOCAL_FUNCTION_KEY": KEY, **settings,
+            "LOCAL_FUNCTION_KEY": KEY, "LOCAL_RUNNER_STATS": "1", **settings,
         }
         env = app_environment({})
         env.update(overrides)
@@ -101,6 +104,37 @@ def cpu_seconds(process: AppProcess) -> float:
     """User + system CPU time of the app process so far."""
     fields = Path(f"/proc/{process.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class CpuSample:
+    """CPU seconds of the app process so far: the app's own (function bodies and their tasks) and the whole."""
+
+    app: float | None  # None when the host is not the local runner (no stats endpoint)
+    process: float
+
+    def per(self, later: CpuSample, operations: int) -> tuple[float | None, float]:
+        """(app, process) milliseconds per operation between this sample and `later`."""
+        app = None if self.app is None or later.app is None else (later.app - self.app) / operations * 1000
+        return app, (later.process - self.process) / operations * 1000
+
+
+def cpu_sample(process: AppProcess) -> CpuSample:
+    """The local runner's LOCAL_RUNNER_STATS counters (local_runner/cpu_time.py) and the process's CPU time."""
+    total = cpu_seconds(process)
+    try:
+        response = httpx.get(f"{process.base_url}/_local_runner/stats", headers={"x-functions-key": MASTER_KEY},
+                             timeout=10)
+        response.raise_for_status()
+        return CpuSample(float(response.json()["appCpuSeconds"]), total)
+    except (httpx.HTTPError, KeyError, ValueError):
+        return CpuSample(None, total)
+
+
+def describe_cpu(app_ms: float | None, process_ms: float) -> str:
+    if app_ms is None:
+        return f"{process_ms:.1f} ms CPU each, host included"
+    return f"{app_ms:.1f} ms app CPU each, {process_ms:.1f} ms with the local runner's"
 
 
 def peak_rss_mb(process: AppProcess) -> float:
@@ -208,21 +242,26 @@ def gateway_throughput(b: Bench) -> None:
 
                 return await run_callers(count, publish, callers)
 
-        cpu_before = cpu_seconds(app)
+        cpu_before = cpu_sample(app)
         with b.profiled(app, "gateway"):
             app_rate = n / asyncio.run(through_app(n, CALLERS))
-        app_cpu_ms = (cpu_seconds(app) - cpu_before) / n * 1000
+        app_cpu_ms, process_cpu_ms = cpu_before.per(cpu_sample(app), n)
         direct_rate = n / asyncio.run(direct(n, CALLERS))
         alone_app_rate = n_alone / asyncio.run(through_app(n_alone, 1))
         alone_direct_rate = n_alone / asyncio.run(direct(n_alone, 1))
         b.peak_rss_mb["run 2 (HTTP gateway)"] = peak_rss_mb(app)
     finally:
         app.stop()
-    b.rows.append(Row("2. Gateway throughput", f"{app_rate:,.0f} events/s ({app_cpu_ms:.1f} ms app CPU each)",
+    b.rows.append(Row("2. Gateway throughput", f"{app_rate:,.0f} events/s ({describe_cpu(app_cpu_ms, process_cpu_ms)})",
                       f"{direct_rate:,.0f} events/s direct", f"{app_rate / direct_rate:.2f}", "at least 0.9",
                       f"{n:,} events from {CALLERS} callers, sandbox adding {LATENCY_MS} ms; through "
                       "POST /api/inquba/events (token cached, outbound log written) vs straight to the sandbox; "
-                      "app CPU = the app process's CPU time over the run / events"))
+                      "CPU per event as in 2c"))
+    b.rows.append(cpu_row("2c. App CPU per HTTP publish", app_cpu_ms, process_cpu_ms, 2.0,
+                          "the function bodies and the tasks they start, timed step by step inside the app process "
+                          "(LOCAL_RUNNER_STATS, local_runner/cpu_time.py) during run 2, against the whole "
+                          "process's CPU time, which adds the local runner's HTTP serving (the Functions host's "
+                          "work in Azure)"))
     b.rows.append(Row("2b. Gateway, one caller", f"{alone_app_rate:,.1f} events/s",
                       f"{alone_direct_rate:,.1f} events/s direct",
                       f"{alone_app_rate / alone_direct_rate:.2f}", "–",
@@ -230,12 +269,21 @@ def gateway_throughput(b: Bench) -> None:
                       "cores are not the limit"))
 
 
+def cpu_row(figure: str, app_ms: float | None, process_ms: float, goal_ms: float, how: str) -> Row:
+    if app_ms is None:
+        return Row(figure, "not measured (the host is not the local runner)", f"{process_ms:.1f} ms whole process",
+                   "–", f"at most {goal_ms:g} ms", how)
+    return Row(figure, f"{app_ms:.2f} ms", f"{process_ms:.2f} ms whole process", f"{app_ms / process_ms:.2f}",
+               f"at most {goal_ms:g} ms", how)
+
+
 # 3 ------------------------------------------------------------------------------------------------
 async def fill_queue(azurite: Azurite, name: str, messages: list[str]) -> None:
     async with QueueClient.from_connection_string(
         azurite.connection_string, name, message_encode_policy=TextBase64EncodePolicy()
     ) as queue:
-        await queue.create_queue()
+        with contextlib.suppress(ResourceExistsError):
+            await queue.create_queue()
         gate = asyncio.Semaphore(32)
 
         async def send(text: str) -> None:
@@ -243,6 +291,20 @@ async def fill_queue(azurite: Azurite, name: str, messages: list[str]) -> None:
                 await queue.send_message(text)
 
         await asyncio.gather(*(send(m) for m in messages))
+
+
+async def approximate_messages(azurite: Azurite, name: str) -> int:
+    async with QueueClient.from_connection_string(azurite.connection_string, name) as queue:
+        return (await queue.get_queue_properties()).approximate_message_count
+
+
+def wait_for_empty_queue(azurite: Azurite, name: str, started: float | None = None, timeout: float = 300) -> float:
+    """Seconds from `started` (perf_counter, default now) until the queue holds no message (Azurite, not counted)."""
+    started = time.perf_counter() if started is None else started
+    deadline = time.monotonic() + timeout
+    while asyncio.run(approximate_messages(azurite, name)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return time.perf_counter() - started
 
 
 def host_concurrency() -> int:
@@ -261,25 +323,28 @@ def queue_path(b: Bench) -> None:
     app = b.app(INQUBA_EVENTS_QUEUE=name)
     try:
         deadline = time.monotonic() + 900
-        cpu_before = cpu_seconds(app)
+        cpu_before = cpu_sample(app)
         with b.profiled(app, "queue"):
             while True:
                 done = [r["time"] for r in b.sandbox.control.requests(target="inquba-events") if r["status"] == 200]
                 if len(done) >= n or time.monotonic() > deadline:
                     break
                 time.sleep(0.5)
-        app_cpu_ms = (cpu_seconds(app) - cpu_before) / n * 1000
+        app_cpu_ms, process_cpu_ms = cpu_before.per(cpu_sample(app), n)
         b.peak_rss_mb["run 3 (queue)"] = peak_rss_mb(app)
     finally:
         app.stop()
     rate = (len(done) - 1) / (max(done) - min(done))
     concurrency = host_concurrency()
     ceiling = concurrency / (LATENCY_MS / 1000)
-    b.rows.append(Row("3. Queue path", f"{rate:,.0f} events/s ({app_cpu_ms:.1f} ms app CPU each)",
+    b.rows.append(Row("3. Queue path", f"{rate:,.0f} events/s ({describe_cpu(app_cpu_ms, process_cpu_ms)})",
                       f"ceiling {ceiling:,.0f}/s", f"{rate / ceiling:.2f}", "at least 0.8",
                       f"{n:,} messages already queued, one app process; first to last delivery as the sandbox saw "
                       f"them; ceiling = host.json concurrency {concurrency} / {LATENCY_MS} ms upstream latency; "
-                      "app CPU includes the local runner's queue polling"))
+                      "CPU per delivery as in 3b"))
+    b.rows.append(cpu_row("3b. App CPU per queued delivery", app_cpu_ms, process_cpu_ms, 3.0,
+                          "as 2c, during run 3: the queue trigger's body and its tasks, against the whole process, "
+                          "which adds the local runner's queue polling, message deletes and lock renewals"))
 
 
 # 4 ------------------------------------------------------------------------------------------------
@@ -303,6 +368,7 @@ def insider_batching(b: Bench) -> None:
     app = b.app(INSIDER_SYNC_QUEUE=name, INSIDER_API_KEY="sandbox-insider-key")
     started = time.perf_counter()
     try:
+        cpu_before = cpu_sample(app)
         while True:
             upserts = b.sandbox.control.requests(target="insider-upsert")
             applied = sum(len(r["json"]["users"]) for r in upserts if r["status"] == 200)
@@ -310,6 +376,8 @@ def insider_batching(b: Bench) -> None:
                 break
             time.sleep(0.5)
         wall = time.perf_counter() - started
+        drained = wait_for_empty_queue(b.azurite, name, started)  # deleted once their customers' slices are logged
+        app_cpu_ms, process_cpu_ms = cpu_before.per(cpu_sample(app), n)
     finally:
         app.stop()
     b.sandbox.control.clear_requests()
@@ -325,11 +393,14 @@ def insider_batching(b: Bench) -> None:
             return await run_callers(n, send)
 
     usual_wall = asyncio.run(one_per_update())
-    b.rows.append(Row("4. Insider batching", f"{len(upserts)} requests, {wall:.1f} s",
+    b.rows.append(Row("4. Insider batching", f"{len(upserts)} requests, {wall:.1f} s (all settled: {drained:.1f} s; "
+                      f"{describe_cpu(app_cpu_ms, process_cpu_ms).replace(' each', ' per customer')})",
                       f"{n:,} requests, {usual_wall:.1f} s", f"1 : {n // max(len(upserts), 1):,}",
                       "at most 12 requests" if n == 10_000 else "at most 12 per 10,000",
                       f"{n:,} profile updates (with a purchase) queued on insider-sync, one app process, time to "
-                      f"the last one applied (includes start-up); usual: one upsert per update, {CALLERS} callers"))
+                      "the last one applied as the sandbox saw it, from the app answering its health route, and "
+                      "to the queue empty (every customer's log slice written and its message deleted); usual: "
+                      f"one upsert per update, {CALLERS} callers"))
 
 
 # 5 ------------------------------------------------------------------------------------------------
@@ -423,38 +494,121 @@ def idle_cost(b: Bench) -> None:
 
 
 # 7 ------------------------------------------------------------------------------------------------
+def per_operation(proxies: StorageProxies, operations: int, queue: str | None = None) -> dict[str, float]:
+    """Transactions per operation by service (the named queue's message calls only: polls of other queues are
+    the idle cost, figure 9's subject), and for that queue by kind of call."""
+    result = {"table": proxies.table.transactions / operations, "blob": proxies.blob.transactions / operations}
+    if queue is not None:
+        for kind in ("send", "receive", "delete", "update"):
+            result[kind] = proxies.queue.count(kind, queue) / operations
+    return result
+
+
+def breakdown(counts: dict[str, float], parts: tuple[str, ...]) -> str:
+    return ", ".join(f"{name} {counts[name]:.2f}" for name in parts if counts.get(name))
+
+
+async def batch_settled(azurite: Azurite, batch_id: str, queue: str) -> bool:
+    """Every item of the batch final and its message deleted, read from Azurite directly (not counted)."""
+    from azure.data.tables.aio import TableClient
+
+    from shared.delivery.records import FINAL_STATUSES
+
+    async with TableClient.from_connection_string(azurite.connection_string, "batchitems") as table:
+        statuses = [e.get("Status") async for e in table.query_entities(
+            "PartitionKey eq @pk and RowKey ne '~batch'", parameters={"pk": batch_id}, select=["Status"])]
+    return all(s in FINAL_STATUSES for s in statuses) and not await approximate_messages(azurite, queue)
+
+
 def storage_cost(b: Bench) -> None:
     n = b.size(200, 40)
-    proxy = CountingProxy(b.azurite.table_port).start()
-    storage = connection_string(b.azurite.blob_port, b.azurite.queue_port, proxy.port)
+    customers_n = b.size(1000, 200)
+    proxies = StorageProxies.start(b.azurite)
     b.sandbox.control.configure(latency_ms=0)
     tag = uuid.uuid4().hex[:8]
-    app = b.app(storage=storage, INSIDER_API_KEY="sandbox-insider-key")
+    app = b.app(storage=proxies.connection_string, INSIDER_API_KEY="sandbox-insider-key")
     try:
         with httpx.Client(base_url=app.base_url, headers={"x-functions-key": KEY}, timeout=60) as http:
             http.post("/api/inquba/events", json=event(-1, "warm")).raise_for_status()
-            proxy.reset()
+            proxies.reset()
             for i in range(n):
                 http.post("/api/inquba/events", json=event(i, tag)).raise_for_status()
-            per_http = proxy.transactions / n
-            proxy.reset()
+            per_http = per_operation(proxies, n)
+
+            proxies.reset()
             accepted = http.post("/api/inquba/events/batch", json={"events": [event(i, tag) for i in range(n)]})
-            location = accepted.headers["location"]
-            while http.get(location).status_code == 202:
+            accepted.raise_for_status()
+            deadline = time.monotonic() + 300
+            while not asyncio.run(batch_settled(b.azurite, accepted.json()["batchId"], "inquba-events")):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the batch did not settle")
                 time.sleep(0.5)
-            per_queued = proxy.transactions / n
-            customers = [customer(i, tag) for i in range(1000)]
-            proxy.reset()
-            for i in range(0, 1000, 100):
+            per_queued = per_operation(proxies, n, "inquba-events")
+
+            # A producer's own messages (no batchId): each has a delivery record, read first (duplicate guard).
+            proxies.reset()
+            b.sandbox.control.clear_requests()
+            asyncio.run(fill_queue(b.azurite, "inquba-events", [json.dumps(
+                {"kind": "event", "identifier": f"p{tag}-{i}", "payload": event(i, f"p{tag}")}) for i in range(n)]))
+            deadline = time.monotonic() + 300
+            while len([r for r in b.sandbox.control.requests(target="inquba-events") if r["status"] == 200]) < n:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the producer's messages were not delivered")
+                time.sleep(0.5)
+            wait_for_empty_queue(b.azurite, "inquba-events")
+            per_produced = per_operation(proxies, n, "inquba-events")
+
+            customers = [customer(i, tag) for i in range(customers_n)]
+            proxies.reset()
+            for i in range(0, customers_n, 100):
                 http.post("/api/insider/sync", json={"customers": customers[i:i + 100]}).raise_for_status()
-            per_insider = proxy.transactions
+            per_insider = per_operation(proxies, customers_n)
+
+            queued = [customer(i, f"q{tag}") for i in range(customers_n)]
+            b.sandbox.control.clear_requests()
+            proxies.reset()
+            asyncio.run(fill_queue(b.azurite, "insider-sync", [json.dumps({"customers": queued[i:i + 100]})
+                                                               for i in range(0, customers_n, 100)]))
+            deadline = time.monotonic() + 300
+            while sum(len(r["json"]["users"]) for r in b.sandbox.control.requests(target="insider-upsert")
+                      if r["status"] == 200) < customers_n and time.monotonic() < deadline:
+                time.sleep(0.5)
+            wait_for_empty_queue(b.azurite, "insider-sync")
+            per_insider_queued = per_operation(proxies, customers_n, "insider-sync")
     finally:
         app.stop()
-        proxy.stop()
-    b.rows.append(Row("7. Storage cost", f"{per_http:.1f} / {per_queued:.1f} per inQuba event (HTTP / batch); "
-                      f"{per_insider:,} per 1,000 Insider customers", "–", "–", "–",
-                      "table transactions counted by a proxy in front of Azurite's table endpoint (a $batch counts "
-                      "once); includes the outbound log, delivery records and batch status"))
+        proxies.stop()
+
+    def total(counts: dict[str, float], without: tuple[str, ...] = ()) -> float:
+        return sum(v for k, v in counts.items() if k not in without)
+
+    how = ("counted by proxies in front of Azurite's table, queue and blob endpoints, one per request as Azure bills "
+           "them (a $batch of up to 100 entities counts once, a receive of up to 32 messages once); ")
+    services = ("table", "blob")
+    message_calls = ("table", "receive", "delete", "update", "blob")
+    b.rows.append(Row("7. Storage per HTTP publish", f"{total(per_http):.2f} ({breakdown(per_http, services)})",
+                      "–", "–", "–", how + f"{n} sequential POST /api/inquba/events: the outbound log entry and its "
+                      "identifier index"))
+    item = total(per_queued, ("send",))
+    b.rows.append(Row("7b. Storage per queued inQuba item",
+                      f"{item:.2f} with its receive and delete ({breakdown(per_queued, message_calls)}); "
+                      f"+{per_queued['send']:.2f} its send by the batch route; a producer's own message "
+                      f"{total(per_produced, ('send',)):.2f} ({breakdown(per_produced, message_calls)})",
+                      "–", "–", "at most 2.5 (batch item)",
+                      how + f"one POST /api/inquba/events/batch of {n} items until every item is final and its "
+                      "message deleted: the batch's entities, each item's status and log entry, the queue calls on "
+                      f"its queue (the runner's, the host's in Azure); then {n} messages written by a producer "
+                      "(no batchId): the delivery record read and written, the log entry, receive and delete"))
+    b.rows.append(Row("7c. Storage per Insider customer",
+                      f"{total(per_insider):.2f} synced over HTTP ({breakdown(per_insider, services)}); "
+                      f"{total(per_insider_queued, ('send',)):.2f} queued, with its message's receive and delete "
+                      f"({breakdown(per_insider_queued, message_calls)})",
+                      "–", "–", "–",
+                      how + f"{customers_n:,} customers through POST /api/insider/sync (100 per request), then "
+                      f"{customers_n:,} in messages of 100 on insider-sync: each customer's log slice, each upsert's "
+                      "log entry, the mapping and pause blobs"))
+    b.rows.append(Row("7d. Storage per erase", "not measured: this build has no erase route", "–", "–", "–",
+                      "to be added with the Insider erase routes"))
     lookup = outbound_log_lookup(b)
     if lookup:
         b.rows.append(lookup)

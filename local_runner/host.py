@@ -11,6 +11,7 @@ from typing import Any
 
 from azure.core.exceptions import AzureError
 
+from local_runner import cpu_time
 from local_runner.errors import StartupError
 from local_runner.functions import (
     FunctionDef,
@@ -66,9 +67,12 @@ class LocalHost:
         self.grace_seconds = grace_seconds
         # The host locks a received message for 10 minutes; a crash test may shorten that lock.
         self.message_lease_seconds = int(self.settings.get("LOCAL_RUNNER_MESSAGE_LEASE_SECONDS") or 600)
-        self.invoker = Invoker(max_sync_workers)
+        # LOCAL_RUNNER_STATS=1: count the app's own CPU time and answer it on GET /_local_runner/stats.
+        self.cpu = cpu_time.CpuAccounting() if cpu_time.enabled(self.settings) else None
+        self.invoker = Invoker(max_sync_workers, self.cpu)
         self.http = HttpServer(self.functions, route_prefix=self.host_config.route_prefix, keys=self.keys,
-                               invoker=self.invoker, host=host, port=port)
+                               invoker=self.invoker, host=host, port=port,
+                               stats=self.cpu.snapshot if self.cpu else None)
         self.connections = QueueConnections(self.settings)
         for function in self.functions:
             if isinstance(function.trigger, QueueTriggerInfo):
@@ -93,6 +97,8 @@ class LocalHost:
         if self._started:
             raise RuntimeError("LocalHost.start() was already called")
         self._started = True
+        if self.cpu is not None:
+            self.cpu.install(asyncio.get_running_loop())
         for warning in self.route_warnings:
             log.warning("route overlap: %s", warning)
         try:
@@ -147,6 +153,11 @@ class LocalHost:
             if isinstance(result, BaseException):
                 log.error("error while stopping", exc_info=result)
         await self.connections.close()
+        if self.cpu is not None:
+            stats = self.cpu.snapshot()
+            log.info("app CPU %.3f s of the process's %.3f s: %s", stats["appCpuSeconds"], stats["processCpuSeconds"],
+                     ", ".join(f"{name} {f['cpuSeconds']:.3f} s / {f['invocations']}"
+                               for name, f in stats["functions"].items()) or "no invocations")
 
     async def __aenter__(self) -> LocalHost:
         await self.start()

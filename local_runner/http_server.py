@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import azure.functions as func
 from aiohttp import web
@@ -20,6 +22,7 @@ log = logging.getLogger("local_runner.http")
 
 # The host's default request body limit (FUNCTIONS_REQUEST_BODY_SIZE_LIMIT): 100 MB.
 MAX_BODY_BYTES = 100 * 1024 * 1024
+STATS_PATH = "/_local_runner/stats"  # LOCAL_RUNNER_STATS only; not a host route (local_runner/cpu_time.py)
 _DROPPED_RESPONSE_HEADERS = {"content-length", "transfer-encoding"}
 
 
@@ -128,8 +131,10 @@ def azure_order_warnings(router: Router[FunctionDef]) -> list[str]:
 
 class HttpServer:
     def __init__(self, functions: Iterable[FunctionDef], *, route_prefix: str, keys: keys_module.Keys,
-                 invoker: Invoker, host: str = "127.0.0.1", port: int = 7071) -> None:
+                 invoker: Invoker, host: str = "127.0.0.1", port: int = 7071,
+                 stats: Callable[[], dict[str, Any]] | None = None) -> None:
         self.router = build_router(functions, route_prefix)
+        self.stats = stats
         self.route_prefix = route_prefix
         self.keys = keys
         self.invoker = invoker
@@ -194,6 +199,8 @@ class HttpServer:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         if self._stopping:
             return web.Response(status=503, headers={"Connection": "close"})
+        if self.stats is not None and request.rel_url.path == STATS_PATH and request.method == "GET":
+            return self._answer_stats(request)
         found = self.router.match(request.method, request.rel_url.raw_path)
         if found is None:
             if self.router.path_exists(request.rel_url.raw_path):
@@ -226,6 +233,15 @@ class HttpServer:
         finally:
             if task is not None:
                 self._in_flight.discard(task)
+
+
+    def _answer_stats(self, request: web.Request) -> web.Response:
+        """The runner's counters (the app's CPU time), for the master key only."""
+        assert self.stats is not None
+        presented = keys_module.presented_key(request.headers, join_multi(request.query))
+        if not keys_module.is_authorized(keys_module.ADMIN, presented, self.keys):
+            return web.Response(status=401)
+        return web.Response(status=200, body=json.dumps(self.stats()).encode(), content_type="application/json")
 
 
 def _reason(request: web.Request) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 
 import azure.functions as func
 
+from local_runner.cpu_time import CpuAccounting
 from local_runner.functions import CONTEXT_PARAMETER, FunctionDef
 
 log = logging.getLogger("local_runner.invocation")
@@ -104,8 +105,9 @@ class ThreadRunner:
 
 
 class Invoker:
-    def __init__(self, max_sync_workers: int | None = None) -> None:
+    def __init__(self, max_sync_workers: int | None = None, cpu: CpuAccounting | None = None) -> None:
         self.threads = ThreadRunner(max_sync_workers or default_sync_workers())
+        self.cpu = cpu  # LOCAL_RUNNER_STATS: the app's own CPU time (local_runner/cpu_time.py)
 
     async def invoke(self, function: FunctionDef, trigger_value: Any, reason: str) -> Any:
         """Call `function` with its trigger value (and `context`); exceptions propagate after logging."""
@@ -121,10 +123,14 @@ class Invoker:
 
         try:
             if function.is_async:
-                result = await function.func(**kwargs)
+                call = function.func(**kwargs)
+                result = await (self.cpu.measure(function.name, call) if self.cpu else call)
             else:
-                result = await self.threads.run(function.func, **kwargs)
+                target = self.cpu.measure_sync(function.name, function.func) if self.cpu else function.func
+                result = await self.threads.run(target, **kwargs)
             if inspect.isawaitable(result):
+                if self.cpu and asyncio.iscoroutine(result):
+                    result = self.cpu.measure(function.name, result, invocation=False)
                 result = await result
         except asyncio.CancelledError:
             log.warning("Executed 'Functions.%s' (Cancelled, Id=%s, Duration=%sms)",

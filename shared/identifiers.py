@@ -9,7 +9,8 @@ from ulid import ULID
 
 IDENTIFIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 _IDENTIFIER_RE = re.compile(IDENTIFIER_PATTERN)
-# A customer id becomes a Table key, percent-encoded (outbound log "C|<id>", Insider request status), and a
+# A customer id becomes a Table key, percent-encoded (Insider request status; the outbound log's customer index
+# RowKey, where a long one is shortened with its hash), and a
 # key holds 512 UTF-16 code units: so at most 256 characters and 500 once encoded (256 ASCII letters and
 # digits; about 80 characters of scripts that take 2 UTF-8 bytes, 55 of those that take 3).
 MAX_CUSTOMER_ID_CHARS = 256

@@ -15,7 +15,7 @@ from azure.data.tables.aio import TableClient
 
 from shared.delivery.records import FINAL_STATUSES, status_as_api
 from shared.outbound_log.writer import key_part
-from shared.table_transactions import transaction_chunks, upsert_chunk
+from shared.table_transactions import GroupCommitUpserts, get_entity, transaction_chunks, upsert_chunk
 
 HEADER_ROW = "~batch"  # sorts after every item row key
 STATUSES_BY_KIND = {
@@ -71,6 +71,8 @@ def _item_entity(batch_id: str, identifier: str, kind: str, payload: dict[str, A
 class BatchStore:
     def __init__(self, table: TableClient) -> None:
         self.table = table
+        # A batch is one partition: the items of a batch finishing together merge their status in one transaction.
+        self.writer = GroupCommitUpserts(table, mode=UpdateMode.MERGE)
 
     async def create(self, batch_id: str, kind: str, items: Sequence[tuple[str, dict[str, Any]]]) -> None:
         """The header and every item as `queued`, in as few transactions as the limits allow (one partition)."""
@@ -97,7 +99,7 @@ class BatchStore:
         keys = {"PartitionKey": key_part(batch_id), "RowKey": key_part(identifier)}
         if status not in FINAL_STATUSES and not force:
             try:
-                current = await self.table.get_entity(keys["PartitionKey"], keys["RowKey"], select=["Status"])
+                current = await get_entity(self.table, keys["PartitionKey"], keys["RowKey"], select=["Status"])
             except ResourceNotFoundError:
                 return  # not a batch this app created: nothing to track
             if current.get("Status") in FINAL_STATUSES:
@@ -105,12 +107,12 @@ class BatchStore:
         entity = {**keys, "Status": status, "Attempts": attempts, "UpstreamStatus": upstream_status,
                   "Error": (error or "")[:8_000], "UpdatedAt": datetime.now(UTC)}
         # Merge keeps Payload; an empty Error clears the previous one when an item is finally delivered.
-        await self.table.upsert_entity(entity, mode=UpdateMode.MERGE)
+        await self.writer.upsert([entity])
 
     async def item_status(self, batch_id: str, identifier: str) -> str | None:
         """One item's status (a point read), or None when the batch has no such item."""
         try:
-            entity = await self.table.get_entity(key_part(batch_id), key_part(identifier), select=["Status"])
+            entity = await get_entity(self.table, key_part(batch_id), key_part(identifier), select=["Status"])
         except ResourceNotFoundError:
             return None
         return entity.get("Status")

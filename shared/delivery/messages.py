@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 
 
 class InqubaQueueMessage(BaseModel):
-    """`{"kind", "identifier", "payload", "batchId"?, "attempt"?}`: payload is the body of the HTTP route."""
+    """`{"kind", "identifier", "payload", "batchId"?, "attempt"?, "firstSend"?}`: payload is the route's body."""
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
@@ -29,6 +29,10 @@ class InqubaQueueMessage(BaseModel):
     payload: dict[str, Any]
     batch_id: str | None = Field(None, alias="batchId", max_length=128)
     attempt: int = Field(1, ge=1, le=1000, description="Set by the app when it re-queues a retry.")
+    # Only the batch route's own message of an item may skip the status read on its first delivery: every other
+    # copy (a replay, a dead letter put back by hand, a producer's) lacks it and meets the duplicate guard.
+    first_send: bool | None = Field(None, alias="firstSend",
+                                    description="Set by the batch route on the one message it writes for an item.")
 
     def to_text(self) -> str:
         return json.dumps(self.model_dump(by_alias=True, exclude_none=True), ensure_ascii=False, default=str)

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from azure.core.exceptions import ResourceNotFoundError
-from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
 
 from shared.outbound_log.writer import key_part
+from shared.table_transactions import get_entity, upsert_entity
 
 FINAL_STATUSES = frozenset({"delivered", "failed", "dead-lettered", "synced", "rejected", "deleted", "erased",
                             "not-found"})
@@ -60,7 +60,7 @@ class DeliveryRecords:
 
     async def get(self, identifier: str) -> DeliveryRecord | None:
         try:
-            entity = await self.table.get_entity(key_part(identifier), ROW_KEY)
+            entity = await get_entity(self.table, key_part(identifier), ROW_KEY)
         except ResourceNotFoundError:
             return None
         return DeliveryRecord(
@@ -89,4 +89,4 @@ class DeliveryRecords:
             "BatchId": record.batch_id,
             "UpdatedAt": datetime.now(UTC),
         }
-        await self.table.upsert_entity({k: v for k, v in entity.items() if v is not None}, mode=UpdateMode.REPLACE)
+        await upsert_entity(self.table, {k: v for k, v in entity.items() if v is not None})

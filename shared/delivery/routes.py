@@ -47,7 +47,8 @@ async def submit(ctx: AppContext, req: func.HttpRequest, kind: ItemKind) -> func
             errors.append(FieldError(f"{list_key}[{index}]", f"is larger than {MAX_ITEM_CHARS} characters as JSON"))
             continue
         identifier = item.identifier or new_identifier()
-        messages.append(InqubaQueueMessage(kind=kind, identifier=identifier, payload=payload, batchId=batch_id))
+        messages.append(InqubaQueueMessage(kind=kind, identifier=identifier, payload=payload, batchId=batch_id,
+                                           firstSend=True))
     if errors:
         raise invalid(NOT_ENQUEUED, errors)
     ctx.inquba_connection()  # 503 before accepting work that could never be delivered

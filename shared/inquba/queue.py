@@ -87,16 +87,21 @@ async def _finish(
 async def _dead_letter(
     ctx: AppContext, message: InqubaQueueMessage, status: str, *, attempts: int, upstream_status: int | None, error: str
 ) -> ProcessResult:
-    await send_dead_letter(_poison(ctx, message.kind), message.model_dump(by_alias=True, exclude_none=True), error,
-                           status, upstream_status, identifier=message.identifier, attempts=attempts)
+    original = message.model_dump(by_alias=True, exclude_none=True, exclude={"first_send"})  # a copy put back reads
+    await send_dead_letter(_poison(ctx, message.kind), original, error, status, upstream_status,
+                           identifier=message.identifier, attempts=attempts)
     await _finish(ctx, message, status, attempts=attempts, upstream_status=upstream_status, error=error)
     logger.warning("inQuba %s %s %s after %d attempt(s): %s", message.kind, message.identifier, status, attempts, error,
                    extra=log_extra(message.identifier, status=status))
     return ProcessResult(status, message.identifier)
 
 
-async def process_message(ctx: AppContext, text: str, expected_kind: ItemKind) -> ProcessResult:
-    """Handle one queue message. Storage errors propagate, so the host retries the message."""
+async def process_message(ctx: AppContext, text: str, expected_kind: ItemKind,
+                          dequeue_count: int | None = None) -> ProcessResult:
+    """Handle one queue message. Storage errors propagate, so the host retries the message.
+
+    `dequeue_count` is the host's count of this message's deliveries (None: unknown).
+    """
     try:
         message = InqubaQueueMessage.model_validate_json(text)
     except ValidationError as exc:
@@ -106,8 +111,12 @@ async def process_message(ctx: AppContext, text: str, expected_kind: ItemKind) -
         return ProcessResult("failed", None)
 
     # A batch item is its own delivery record (one read instead of two stores); other messages have one.
+    # The batch route writes one message per item (firstSend), so its first try on its first delivery cannot
+    # have been sent before: nothing to read. A redelivery (the process died, storage failed), a retry, and any
+    # other copy (a replay, a dead letter put back by hand) reads.
     if message.batch_id:
-        status = await ctx.batches.item_status(message.batch_id, message.identifier)
+        first_sight = bool(message.first_send) and message.attempt == 1 and dequeue_count == 1
+        status = None if first_sight else await ctx.batches.item_status(message.batch_id, message.identifier)
     else:
         record = await ctx.deliveries.get(message.identifier)
         status = record.status if record else None
@@ -135,7 +144,7 @@ async def process_message(ctx: AppContext, text: str, expected_kind: ItemKind) -
                                       upstream_status=failure.upstream_status, error=failure.error)
         delay = retry_delay_seconds(attempts, failure.retry_after, base=ctx.settings.retry_base_delay_seconds,
                                     cap=ctx.settings.retry_max_delay_seconds)
-        retry = message.model_copy(update={"attempt": attempts + 1})
+        retry = message.model_copy(update={"attempt": attempts + 1, "first_send": None})
         await _queue(ctx, message.kind).send_message(retry.to_text(), visibility_timeout=delay)
         if message.batch_id:
             await ctx.batches.update(message.batch_id, message.identifier, "pending", attempts=attempts,

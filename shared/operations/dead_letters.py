@@ -298,6 +298,7 @@ def replay_text(original: str) -> str:
     body.pop("held", None)
     if "kind" in body or isinstance(body.get("customers"), list):
         body["attempt"] = 1
+    body.pop("firstSend", None)  # a replayed item's status is read first: the duplicate guard holds
     return json.dumps(body, ensure_ascii=False, default=str)
 
 

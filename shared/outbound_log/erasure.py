@@ -32,11 +32,13 @@ from shared.outbound_log.writer import (
     CUSTOMER_KEYS_COLUMN,
     MAX_CUSTOMER_KEYS_COLUMNS,
     SUMMARY_FIELDS,
-    customer_partition,
+    customer_index_filter,
     day_partition,
+    entry_id_of,
     entry_time_ms,
     identifier_partition,
     key_part,
+    legacy_customer_partition,
 )
 from shared.personal_data import ERASED, ERASED_AT, looks_personal, mask, personal_strings_of_text
 
@@ -193,7 +195,7 @@ async def _erase_identifier_index(table: TableClient, entry_id: str, main: dict[
 
 async def _erase_entry(table: TableClient, index: dict[str, Any], customer_id: str, values: set[str],
                        when: datetime) -> None:
-    entry_id = index["RowKey"]
+    entry_id = entry_id_of(index["RowKey"])  # the bucketed index's RowKey starts with the customer
     identifier = index.get("Identifier")
     if identifier == ERASED:  # already erased: its identifier index entity went then
         identifier = None
@@ -217,14 +219,16 @@ async def erase_customer_log(table: TableClient, customer_id: str, values: set[s
         async with gate:
             await _erase_entry(table, index, customer_id, values, when)
 
-    query = table.query_entities("PartitionKey eq @pk", parameters={"pk": customer_partition(customer_id)},
-                                 results_per_page=PAGE_SIZE)
-    async for page in query.by_page():
-        batch = [_plain(e) async for e in page]
-        batch = [e for e in batch if e.get("Operation") not in ERASE_OPERATIONS]
-        for index in batch:
-            erasure.references.add(DeliveryReference(index.get("Target"), index.get("Identifier"),
-                                                     index.get(BATCH_ID_COLUMN)))
-        await asyncio.gather(*(one(e) for e in batch))
-        erasure.entries += len(batch)
+    # The customer's index entities: its range of the bucketed layout, then the older C|<customer> partition.
+    legacy = legacy_customer_partition(customer_id).replace("'", "''")
+    for condition in (customer_index_filter(customer_id), f"PartitionKey eq '{legacy}'"):
+        query = table.query_entities(condition, results_per_page=PAGE_SIZE)
+        async for page in query.by_page():
+            batch = [_plain(e) async for e in page]
+            batch = [e for e in batch if e.get("Operation") not in ERASE_OPERATIONS]
+            for index in batch:
+                erasure.references.add(DeliveryReference(index.get("Target"), index.get("Identifier"),
+                                                         index.get(BATCH_ID_COLUMN)))
+            await asyncio.gather(*(one(e) for e in batch))
+            erasure.entries += len(batch)
     return erasure

@@ -1,16 +1,18 @@
 """Reading the outbound log: filtered pages, newest first, and single entries with their bodies.
 
 Three query kinds, chosen by the filters (see docs/outbound-logs.md):
-- by customer ID: the `C|<customer>` index partition (one customer's entries, and for a batched Insider
-  request that customer's own slice), with an identifier as an OData filter;
+- by customer ID: the customer's RowKey range in its `c|<bucket>` index partition (one customer's entries, and
+  for a batched Insider request that customer's own slice), then the older `C|<customer>` partition of entries
+  written before that layout, with an identifier as an OData filter;
 - by identifier: the `I|<identifier>` index partition;
 - otherwise: the main day partitions, `PartitionKey ge 'L' and PartitionKey lt 'M'`, newest first.
 Time bounds become RowKey bounds (entry ids encode the time) and, for the main scan, day-partition bounds;
 status code and target are OData filters; the error substring and `statusCode=none` are applied here.
 
-Every kind returns entities in RowKey order, and RowKey alone orders them (the day partition of a main
-entity follows from its id), so a page that ends mid-way resumes "after RowKey x". A page that ends on
-Azure's page boundary resumes from Azure's own continuation. Both live in one opaque token.
+Every kind returns entities in entry id order, and the id alone orders them (the day partition of a main
+entity follows from its id; a customer's RowKeys are the id behind one prefix), so a page that ends mid-way
+resumes "after entry x". A page that ends on Azure's page boundary resumes from Azure's own continuation.
+Both live in one opaque token.
 """
 
 from __future__ import annotations
@@ -32,10 +34,12 @@ from azure.data.tables.aio import TableClient
 from shared.outbound_log.writer import (
     MAX_MS,
     SUMMARY_FIELDS,
-    customer_partition,
+    customer_index_key,
     day_partition,
+    entry_id_of,
     entry_time_ms,
     identifier_partition,
+    legacy_customer_partition,
 )
 from shared.personal_data import ERASED_AT
 from shared.web.problems import FieldError, bad_request, not_found
@@ -271,23 +275,38 @@ def _to_ms(moment: datetime, rounding: Literal["floor", "ceil"]) -> int:
     return min(max(math.ceil(ms) if rounding == "ceil" else math.floor(ms), 1), MAX_MS)
 
 
+def _row_bounds(query: LogQuery, after: str | None, prefix: str = "") -> list[str]:
+    """RowKey bounds from the time range and the position `after`, for RowKeys that are `prefix` + entry id."""
+    bounds = [f"RowKey ge {_literal(prefix)}", f"RowKey lt {_literal(prefix + '~')}"] if prefix else []
+    if query.to_time is not None:  # ids invert the time: at or before `to` is RowKey at or after this
+        newest = MAX_MS - _to_ms(query.to_time, "floor")
+        bounds.append(f"RowKey ge {_literal(f'{prefix}{newest:013d}')}")
+    if query.from_time is not None:
+        oldest = MAX_MS - _to_ms(query.from_time, "ceil") + 1
+        bounds.append(f"RowKey lt {_literal(f'{prefix}{oldest:013d}')}")
+    if after is not None:
+        bounds.append(f"RowKey gt {_literal(prefix + after)}")
+    return bounds
+
+
 def plan(query: LogQuery, after: str | None) -> list[str]:
     """The OData filters to run in order, from position `after` (exclusive) on."""
-    common: list[str] = []
-    if query.to_time is not None:  # ids invert the time: at or before `to` is RowKey at or after this
-        common.append(f"RowKey ge '{MAX_MS - _to_ms(query.to_time, 'floor'):013d}'")
-    if query.from_time is not None:
-        common.append(f"RowKey lt '{MAX_MS - _to_ms(query.from_time, 'ceil') + 1:013d}'")
-    if after is not None:
-        common.append(f"RowKey gt {_literal(after)}")
+    filters: list[str] = []
     if query.status is not None and (status_filter := query.status.odata()):
-        common.append(status_filter)
+        filters.append(status_filter)
     if query.target is not None:
-        common.append(f"Target eq {_literal(query.target)}")
+        filters.append(f"Target eq {_literal(query.target)}")
     if query.customer_id:
         if query.identifier:
-            common.append(f"Identifier eq {_literal(query.identifier)}")
-        return [" and ".join([f"PartitionKey eq {_literal(customer_partition(query.customer_id))}", *common])]
+            filters.append(f"Identifier eq {_literal(query.identifier)}")
+        partition, prefix = customer_index_key(query.customer_id, "")
+        # The bucketed layout first: everything in it is newer than the legacy partition's entries.
+        return [
+            " and ".join([f"PartitionKey eq {_literal(partition)}", *_row_bounds(query, after, prefix), *filters]),
+            " and ".join([f"PartitionKey eq {_literal(legacy_customer_partition(query.customer_id))}",
+                          *_row_bounds(query, after), *filters]),
+        ]
+    common = [*_row_bounds(query, after), *filters]
     if query.identifier:
         return [" and ".join([f"PartitionKey eq {_literal(identifier_partition(query.identifier))}", *common])]
     newest = day_partition(_to_ms(query.to_time, "floor")) if query.to_time is not None else "L"
@@ -318,7 +337,7 @@ def item(entity: Mapping[str, Any]) -> dict[str, Any]:
     """An entity (main or index) as the API's entry object."""
     response_time = entity.get("ResponseTimeSeconds")
     return {
-        "id": entity["RowKey"],
+        "id": entry_id_of(entity["RowKey"]),
         "timestamp": _timestamp(entity),
         "target": entity.get("Target"),
         "operation": entity.get("Operation"),
@@ -371,7 +390,7 @@ async def query_log(table: TableClient, query: LogQuery) -> LogPage:
             if _matches(query, entity):
                 items.append(item(entity))
                 if len(items) >= query.limit and index < len(entities) - 1:  # full mid-page: resume after it
-                    return LogPage(items, encode_token(_Cursor(entity["RowKey"]), query), read, trips)
+                    return LogPage(items, encode_token(_Cursor(entry_id_of(entity["RowKey"])), query), read, trips)
         next_azure = pages.continuation_token or None
         cursor = (_Cursor(cursor.after, cursor.segment, next_azure) if next_azure
                   else _Cursor(cursor.after, cursor.segment + 1, None))
@@ -399,7 +418,8 @@ async def read_entry(table: TableClient, entry_id: str, customer_id: str | None 
     """One entry with its bodies: the main entity, or with `customer_id` that customer's index entity.
 
     A customer's slice (batched Insider requests) carries its own request slice, result and error;
-    a body the slice lacks comes from the main entity. One point read, two when falling back.
+    a body the slice lacks comes from the main entity. One point read, two when falling back (three for an
+    entry written before the bucketed customer index).
     """
     parse_entry_id(entry_id)
     main_partition = day_partition(entry_time_ms(entry_id))
@@ -409,8 +429,11 @@ async def read_entry(table: TableClient, entry_id: str, customer_id: str | None 
         if len(customer_id) > MAX_KEY_LENGTH:
             raise bad_request("invalid customerId",
                               [FieldError("customerId", f"must be at most {MAX_KEY_LENGTH} characters")])
-        source = await _point_read(table, customer_partition(customer_id), entry_id)
+        source = await _point_read(table, *customer_index_key(customer_id, entry_id))
         read += 1
+        if source is None:  # written before the bucketed customer index
+            source = await _point_read(table, legacy_customer_partition(customer_id), entry_id)
+            read += 1
         if source is None:
             raise not_found(f"no outbound log entry {entry_id} for customer {customer_id}")
     else:

@@ -3,8 +3,10 @@
 Expired main entities are found by key range alone: the day partitions at or older than the cutoff day
 (`PartitionKey ge '<cutoff day>' and PartitionKey lt 'M'`) and, because ids invert the time, a RowKey
 lower bound that excludes every entry newer than the cutoff, so newer entries are never read or touched.
-Each main entity names its index entities: `I|<Identifier>`, `C|<CustomerId>`, and for a batched Insider
-request the `CustomerKeys` columns. Index entities go first and the main entity last, so a run that stops
+Each main entity names its index entities: `I|<Identifier>`, its `CustomerId`, and for a batched Insider
+request the `CustomerKeys` columns; its `CustomerIndex` column says whether those are in the bucketed customer
+index or, written before it, in `C|<customer>` partitions. Index entities go first and the main entity last,
+so a run that stops
 half-way leaves the main entity for the next run to find again. A run deletes at most `max_entities`
 entities, in transactions of at most 100 per partition.
 """
@@ -22,10 +24,15 @@ from azure.data.tables import TableTransactionError
 from azure.data.tables.aio import TableClient
 
 from shared.outbound_log.writer import (
+    CUSTOMER_INDEX_BUCKETED,
+    CUSTOMER_INDEX_COLUMN,
     CUSTOMER_KEYS_COLUMN,
     MAX_CUSTOMER_KEYS_COLUMNS,
     MAX_MS,
+    customer_index_key_of_part,
     day_partition,
+    entry_id_of,
+    entry_time_ms,
     identifier_partition,
     key_part,
 )
@@ -40,7 +47,8 @@ MAX_ENTITIES_PER_RUN = 20_000
 PAGE_SIZE = 1000
 PARALLEL_TRANSACTIONS = 8
 CUSTOMER_KEYS_COLUMNS = [CUSTOMER_KEYS_COLUMN + (str(i) if i else "") for i in range(MAX_CUSTOMER_KEYS_COLUMNS)]
-MAIN_COLUMNS = ["PartitionKey", "RowKey", "Identifier", "CustomerId", "CustomerCount", *CUSTOMER_KEYS_COLUMNS]
+MAIN_COLUMNS = ["PartitionKey", "RowKey", "Identifier", "CustomerId", "CustomerCount", CUSTOMER_INDEX_COLUMN,
+                *CUSTOMER_KEYS_COLUMNS]
 Key = tuple[str, str]
 
 
@@ -63,21 +71,38 @@ def expired_filter(cutoff_ms: int) -> str:
             f"and RowKey ge '{MAX_MS - cutoff_ms + 1:013d}'")
 
 
-async def _customer_keys(table: TableClient, main: dict[str, Any], result: RetentionResult) -> set[str]:
-    """The `C|` partitions holding this entry's customer index entities."""
+def _odata_time(epoch_ms: int) -> str:
+    return datetime.fromtimestamp(epoch_ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+async def _customer_keys(table: TableClient, main: dict[str, Any], result: RetentionResult) -> set[Key]:
+    """The keys of this entry's customer index entities."""
     count = main.get("CustomerCount") or 0
+    entry_id = main["RowKey"]
+    bucketed = main.get(CUSTOMER_INDEX_COLUMN) == CUSTOMER_INDEX_BUCKETED
+
+    def key(part: str) -> Key:
+        return customer_index_key_of_part(part, entry_id) if bucketed else ("C|" + part, entry_id)
+
     joined = "".join(main.get(column) or "" for column in CUSTOMER_KEYS_COLUMNS)
     parts = [part for part in joined.split(",") if part]
-    keys = {"C|" + part for part in parts}
+    keys = {key(part) for part in parts}
     if not parts and main.get("CustomerId"):  # a single-customer entry
-        keys.add("C|" + key_part(main["CustomerId"]))
+        keys.add(key(key_part(main["CustomerId"])))
     if max(len(parts), len(keys)) >= count:
         return keys
-    # A batch written without (or with more customers than) CustomerKeys: find its slices by RowKey.
+    # A batch written without (or with more customers than) CustomerKeys: find its slices by their RowKeys.
     result.customer_scans += 1
-    query = f"PartitionKey ge 'C|' and PartitionKey lt 'C}}' and RowKey eq '{main['RowKey']}'"
+    if bucketed:  # the id ends the RowKey, which no filter can say: the slices share the entry's time, which one can
+        moment = entry_time_ms(entry_id)
+        query = ("PartitionKey ge 'c|' and PartitionKey lt 'c}' "
+                 f"and Timestamp_ ge datetime'{_odata_time(moment - 1)}' "
+                 f"and Timestamp_ le datetime'{_odata_time(moment + 1)}'")
+    else:
+        query = f"PartitionKey ge 'C|' and PartitionKey lt 'C}}' and RowKey eq '{entry_id}'"
     async for entity in table.query_entities(query, select=["PartitionKey", "RowKey"]):
-        keys.add(entity["PartitionKey"])
+        if entry_id_of(entity["RowKey"]) == entry_id:
+            keys.add((entity["PartitionKey"], entity["RowKey"]))
     return keys
 
 
@@ -123,7 +148,7 @@ async def delete_expired(table: TableClient, now: datetime, retention_days: int,
         main_keys: list[Key] = []
         index_keys: list[Key] = []
         for main in mains:
-            keys = [(partition, main["RowKey"]) for partition in sorted(await _customer_keys(table, main, result))]
+            keys = sorted(await _customer_keys(table, main, result))
             if main.get("Identifier"):
                 keys.append((identifier_partition(main["Identifier"]), main["RowKey"]))
             if main_keys and len(main_keys) + len(index_keys) + len(keys) + 1 > budget:

@@ -4,18 +4,25 @@ Keys (see docs/table-design.md):
 - entry id  = 13-digit inverted epoch milliseconds + random suffix, so ids sort newest first;
 - main      PartitionKey "L" + inverted UTC day (yyyymmdd), RowKey = id: a scan reads newest first,
             and retention deletes whole old days;
-- indexes   PartitionKey "I|<identifier>" or "C|<customer id>", RowKey = id, carrying the summary
-            columns, so a lookup by identifier or customer reads only the entries it returns.
+- identifier index  PartitionKey "I|<identifier>", RowKey = id;
+- customer index    PartitionKey "c|<bucket>" (one of 16, by a hash of the customer id), RowKey
+            "<customer id>|<id>": a customer's entries are one RowKey range, newest first, and the slices of a
+            batched Insider request (one per customer) share 16 partitions, so they are written in entity group
+            transactions (about 16 requests per 1,000 customers instead of 1,000). Entries written before this
+            layout are in "C|<customer id>" partitions (RowKey = id); lookups and retention still read them.
+Both indexes carry the summary columns, so a lookup by identifier or customer reads only the entries it returns.
 Bodies are redacted before they get here and truncated to what a Table property holds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import secrets
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -95,8 +102,45 @@ def identifier_partition(identifier: str) -> str:
     return "I|" + key_part(identifier)
 
 
-def customer_partition(customer_id: str) -> str:
+# The customer index (docs/table-design.md). A main entity with customers written with this layout says so, so
+# that retention deletes its index entities by the right keys.
+CUSTOMER_BUCKETS = 16
+CUSTOMER_INDEX_COLUMN = "CustomerIndex"
+CUSTOMER_INDEX_BUCKETED = 2
+_MAX_ROW_PREFIX = 480  # a RowKey holds 512 UTF-16 code units; the entry id and its separator take 25
+
+
+def customer_row_prefix(part: str) -> str:
+    """The RowKey prefix of a customer (given as its `key_part`); a very long one is shortened with its hash."""
+    if len(part) > _MAX_ROW_PREFIX:
+        part = part[:_MAX_ROW_PREFIX - 41] + "~" + hashlib.sha256(part.encode()).hexdigest()[:40]
+    return part + "|"
+
+
+def customer_index_key_of_part(part: str, entry_id: str) -> tuple[str, str]:
+    """(PartitionKey, RowKey) of a customer's index entity, the customer given as its `key_part`."""
+    return f"c|{zlib.crc32(part.encode()) % CUSTOMER_BUCKETS:02x}", customer_row_prefix(part) + entry_id
+
+
+def customer_index_key(customer_id: str, entry_id: str) -> tuple[str, str]:
+    """(PartitionKey, RowKey) of `customer_id`'s index entity for the entry `entry_id`."""
+    return customer_index_key_of_part(key_part(customer_id), entry_id)
+
+
+def customer_index_filter(customer_id: str) -> str:
+    """OData filter for every index entity of `customer_id` (one RowKey range of one partition)."""
+    partition, prefix = customer_index_key(customer_id, "")
+    return f"PartitionKey eq '{partition}' and RowKey ge '{prefix}' and RowKey lt '{prefix}~'"
+
+
+def legacy_customer_partition(customer_id: str) -> str:
+    """Where entries written before the bucketed layout keep `customer_id`'s index entities (RowKey = id)."""
     return "C|" + key_part(customer_id)
+
+
+def entry_id_of(row_key: str) -> str:
+    """The entry id in the RowKey of a main or index entity (a customer index RowKey starts with the customer)."""
+    return row_key.rpartition("|")[2]
 
 
 @dataclass
@@ -182,16 +226,18 @@ def entities(entry: OutboundLogEntry) -> list[dict[str, Any]]:
         "ResponseBody": truncate(entry.response_body),
         "CustomerCount": len(entry.customers) or (1 if entry.customer_id else 0),
         **customer_keys_columns([c.customer_id for c in entry.customers]),
+        CUSTOMER_INDEX_COLUMN: CUSTOMER_INDEX_BUCKETED if entry.customers or entry.customer_id else None,
     }
     result = [main]
     if entry.identifier:
         result.append({"PartitionKey": identifier_partition(entry.identifier), "RowKey": entry.id, **summary})
     if entry.customers:
         for slice_ in entry.customers:
+            partition, row = customer_index_key(slice_.customer_id, entry.id)
             result.append(
                 {
-                    "PartitionKey": customer_partition(slice_.customer_id),
-                    "RowKey": entry.id,
+                    "PartitionKey": partition,
+                    "RowKey": row,
                     **summary,
                     "CustomerId": slice_.customer_id,
                     "CustomerName": slice_.customer_name,
@@ -202,8 +248,8 @@ def entities(entry: OutboundLogEntry) -> list[dict[str, Any]]:
                 }
             )
     elif entry.customer_id:
-        result.append({"PartitionKey": customer_partition(entry.customer_id), "RowKey": entry.id, **summary,
-                       BATCH_ID_COLUMN: entry.batch_id})
+        partition, row = customer_index_key(entry.customer_id, entry.id)
+        result.append({"PartitionKey": partition, "RowKey": row, **summary, BATCH_ID_COLUMN: entry.batch_id})
     return [{k: v for k, v in e.items() if v is not None} for e in result]
 
 

@@ -17,7 +17,8 @@ def test_every_scenario_runs_and_reports_a_row() -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     rows = [line for line in result.stdout.splitlines() if line.startswith("| ") and line[2].isdigit()]
     figures = [row.split("|")[1].strip().split(".")[0] for row in rows]
-    assert figures == ["1", "2", "2b", "3", "4", "5", "6", "6b", "7", "8", "9"], result.stdout
+    assert figures == ["1", "2", "2b", "2c", "3", "3b", "4", "5", "6", "6b", "7", "7b", "7c", "7d", "8", "9"], \
+        result.stdout
 
 
 def test_writing_results_keeps_what_lies_outside_the_markers(tmp_path: Path) -> None:

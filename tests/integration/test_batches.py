@@ -41,6 +41,11 @@ async def send_raw(azurite: Azurite, name: str, text: str) -> None:
         await queue.send_message(text)
 
 
+async def queue_length(azurite: Azurite, name: str) -> int:
+    async with queue_client(azurite, name) as queue:
+        return (await queue.get_queue_properties()).approximate_message_count
+
+
 async def poison_messages(azurite: Azurite, name: str) -> list[dict[str, object]]:
     async with queue_client(azurite, f"{name}-poison") as queue:
         return [json.loads(m.content) for m in await queue.peek_messages(max_messages=32)]
@@ -145,6 +150,27 @@ def test_any_producer_can_write_to_the_queue_and_duplicates_are_not_resent(
     sends = [r for r in upstream.requests(target="inquba-events")
              if any(a["value"] == identifier for a in (r["json"] or {}).get("attributes", []))]
     assert len(sends) == 1
+
+
+def test_a_retry_copy_of_a_delivered_batch_item_is_not_resent(
+    app: RunningApp, upstream: SandboxControl, azurite: Azurite
+) -> None:
+    """A batch item's first try skips the status read (docs/decisions.md); a retry copy or redelivery reads it."""
+    tag = uuid.uuid4().hex
+    response = app.client.post("/api/inquba/events/batch", json={"events": events(1, tag)})
+    assert poll_batch(app, response.headers["location"])["counts"]["delivered"] == 1
+    batch_id, identifier = response.json()["batchId"], response.json()["identifiers"][0]
+    copy = {"kind": "event", "identifier": identifier, "batchId": batch_id, "attempt": 2,
+            "payload": events(1, tag)[0]}
+    asyncio.run(send_raw(azurite, "inquba-events", json.dumps(copy)))  # as a retry left behind by a crash
+    marker = f"marker-{uuid.uuid4().hex[:8]}"
+    asyncio.run(send_raw(azurite, "inquba-events", json.dumps(
+        {"kind": "event", "identifier": marker, "payload": {"eventDefinitionCode": "MARK"}})))
+    wait_until(lambda: app.client.get(f"/api/requests/{marker}").status_code == 200)
+    wait_until(lambda: asyncio.run(queue_length(azurite, "inquba-events")) == 0)  # the copy was handled too
+    assert sent_numbers(upstream, tag) == [0]
+    (item,) = app.client.get(f"/api/requests/{batch_id}").json()["items"]
+    assert (item["status"], item["attempts"]) == ("delivered", 1)
 
 
 def test_malformed_messages_are_dead_lettered_with_the_reason(app: RunningApp, azurite: Azurite) -> None:

@@ -14,6 +14,7 @@ import uuid
 from collections import Counter
 from typing import Any
 
+import httpx
 import pytest
 from azure.data.tables.aio import TableServiceClient
 
@@ -52,14 +53,15 @@ def successes(upstream: SandboxControl, tag: str) -> dict[str, list[float]]:
 
 
 def submit(app: RunningApp, tag: str) -> tuple[list[str], list[str]]:
-    """Batches of 500 with our own identifiers; returns (locations, accepted identifiers)."""
+    """Batches of 500 with our own identifiers; returns (status paths, accepted identifiers)."""
     locations, accepted = [], []
     for start in range(0, ITEMS, BATCH):
         items = [{"eventDefinitionCode": "CHAOS", "identifier": f"{tag}-{n}",
                   "attributes": {"tag": tag, "id": f"{tag}-{n}"}} for n in range(start, start + BATCH)]
         response = app.client.post("/api/inquba/events/batch", json={"events": items})
         assert response.status_code == 202, response.text
-        locations.append(response.headers["location"])
+        # The path only: Location names the app that answered, and the kill test restarts it on another port.
+        locations.append(httpx.URL(response.headers["location"]).raw_path.decode())
         accepted += response.json()["identifiers"]
     return locations, accepted
 

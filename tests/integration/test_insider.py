@@ -17,7 +17,7 @@ from azure.storage.queue.aio import QueueClient
 from devstack.azurite import Azurite
 from sandbox.client import SandboxControl
 from sandbox.process import SandboxProcess
-from shared.outbound_log.writer import customer_partition
+from shared.outbound_log.writer import customer_index_filter
 from tests.integration.conftest import CANARY_INSIDER_KEY, RunningApp, poll_batch, run_app, wait_until
 
 
@@ -100,7 +100,7 @@ def test_partial_failures_land_on_the_right_customer_and_in_its_log(
     async def slice_of(customer_id: str) -> dict[str, Any]:
         async with TableServiceClient.from_connection_string(azurite.connection_string) as service:
             table = service.get_table_client("outboundlog")
-            query = table.query_entities("PartitionKey eq @pk", parameters={"pk": customer_partition(customer_id)})
+            query = table.query_entities(customer_index_filter(customer_id))
             entities = [dict(e) async for e in query]
             return entities[0]
 

@@ -13,7 +13,7 @@ from shared.outbound_log.writer import (
     CustomerSlice,
     OutboundLog,
     OutboundLogEntry,
-    customer_partition,
+    customer_index_key,
     day_partition,
     identifier_partition,
 )
@@ -71,7 +71,7 @@ async def test_a_customers_entries_lose_their_personal_data_and_keep_the_rest(fr
     assert (main["RequestBody"], main["ResponseBody"], main["Identifier"]) == (ERASED, ERASED, ERASED)
     assert "CustomerName" not in main and main["Error"] == f"HTTP 500: {ERASED}"
     assert (main["StatusCode"], main["Target"], main["CustomerId"], main["ErasedAt"]) == (500, "inquba", "ann", WHEN)
-    index = await _entity(fresh_table, customer_partition("ann"), single.id)
+    index = await _entity(fresh_table, *customer_index_key("ann", single.id))
     assert "CustomerName" not in index and index["Identifier"] == ERASED and index["StatusCode"] == 500
     # Its identifier was an email: the identifier index entity, whose key holds it, is gone.
     assert [e async for e in fresh_table.query_entities(
@@ -81,9 +81,9 @@ async def test_a_customers_entries_lose_their_personal_data_and_keep_the_rest(fr
     users = json.loads(str(batch_main["RequestBody"]))["users"]
     assert users[1] == ERASED and users[0]["identifiers"]["email"] == "bob@example.com"  # Bob keeps his
     assert batch_main["Error"] == "for bob@example.com and others" and batch_main["ErasedAt"] == WHEN
-    bob = await _entity(fresh_table, customer_partition("bob"), batched.id)
+    bob = await _entity(fresh_table, *customer_index_key("bob", batched.id))
     assert bob["CustomerName"] == "Bob Name" and "ErasedAt" not in bob
-    ann = await _entity(fresh_table, customer_partition("ann"), batched.id)
+    ann = await _entity(fresh_table, *customer_index_key("ann", batched.id))
     assert (ann["RequestBody"], ann["ResponseBody"], ann["BatchId"]) == (ERASED, ERASED, "batch-1")
     assert "CustomerName" not in ann
     by_identifier = await _entity(fresh_table, identifier_partition("sync-1"), batched.id)

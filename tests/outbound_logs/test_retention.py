@@ -9,7 +9,14 @@ from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
 
 from shared.outbound_log.retention import delete_expired
-from shared.outbound_log.writer import BODY_LIMIT_CHARS, CustomerSlice, OutboundLog, OutboundLogEntry, entities
+from shared.outbound_log.writer import (
+    BODY_LIMIT_CHARS,
+    CustomerSlice,
+    OutboundLog,
+    OutboundLogEntry,
+    customer_index_key,
+    entities,
+)
 from tests.outbound_logs.helpers import entry
 
 NOW = datetime(2026, 3, 15, 10, 30, tzinfo=UTC)
@@ -88,7 +95,7 @@ async def test_a_run_that_stopped_half_way_is_finished_by_the_next(fresh_table: 
     """Index entities already gone (an interrupted run): the transaction falls back to single deletes."""
     item = batch(CUTOFF_MS - DAY_MS, ["eve", "fay", "gus"], "sync-x")
     await OutboundLog(fresh_table, None).write(item)
-    await fresh_table.delete_entity("C|fay", item.id)
+    await fresh_table.delete_entity(*customer_index_key("fay", item.id))
     result = await delete_expired(fresh_table, NOW, RETENTION_DAYS, max_entities=100)
     assert (result.entries_deleted, result.more) == (1, False)
     assert await all_keys(fresh_table) == Counter()

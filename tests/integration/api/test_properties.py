@@ -36,6 +36,7 @@ from shared.insider.mapping_checks import MappingInvalid
 from shared.insider.mapping_store import DEFAULT_MAPPING_PATH
 from shared.insider.routes import parse_customers
 from shared.outbound_log.query import MAX_LIMIT, LogQuery, _Cursor, decode_token, encode_token, parse_query, plan
+from shared.outbound_log.writer import customer_index_key, new_entry_id
 from shared.web.api_models import (
     EventBatchRequest,
     InsiderAttributesDeleteRequest,
@@ -208,8 +209,9 @@ def test_new_identifiers_are_valid_and_sortable() -> None:
 def test_a_customer_id_that_passes_fits_a_table_key(value: str) -> None:
     problem = customer_id_problem(value)
     if problem is None:
-        key = "C|" + quote(value, safe="")  # the outbound log's customer partition
-        assert len(key) <= 2 + MAX_CUSTOMER_ID_KEY_CHARS <= 512  # a Table key holds 512 UTF-16 code units
+        partition, row = customer_index_key(value, new_entry_id(0))  # the outbound log's customer index
+        assert len(row) <= 512 and len(partition) <= 512  # a Table key holds 512 UTF-16 code units
+        assert len("C|" + quote(value, safe="")) <= 2 + MAX_CUSTOMER_ID_KEY_CHARS <= 512  # its older partitions
     else:
         assert len(value) > 256 or len(quote(value, safe="")) > MAX_CUSTOMER_ID_KEY_CHARS
 

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import threading
+import time
 from typing import Any
 
 import azure.functions as func
@@ -30,6 +31,7 @@ class State:
         self.slow_started: asyncio.Event | None = None
         self.slow_cancelled = False
         self.sync_release = threading.Event()
+        self.background: asyncio.Task[None] | None = None
 
 
 STATE = State()
@@ -149,6 +151,35 @@ def sync_info(req: func.HttpRequest) -> func.HttpResponse:
         loop_running = False
     return _json({"main_thread": threading.current_thread() is threading.main_thread(),
                   "loop_running": loop_running})
+
+
+def _burn(ms: float) -> None:
+    """Spend `ms` milliseconds of this thread's CPU."""
+    end = time.thread_time() + ms / 1000
+    while time.thread_time() < end:
+        pass
+
+
+@app.route(route="spin", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+async def spin(req: func.HttpRequest) -> func.HttpResponse:
+    """`ms` of CPU in its body, `ms` in a task it awaits, `ms` in a task it leaves running, and a 50 ms sleep."""
+    ms = float(req.params.get("ms", "10"))
+
+    async def child() -> None:
+        await asyncio.sleep(0)
+        _burn(ms)
+
+    _burn(ms)
+    await asyncio.sleep(0.05)
+    await asyncio.create_task(child())
+    STATE.background = asyncio.create_task(child())
+    return func.HttpResponse("spun")
+
+
+@app.route(route="spin-sync", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def spin_sync(req: func.HttpRequest) -> func.HttpResponse:
+    _burn(float(req.params.get("ms", "10")))
+    return func.HttpResponse("spun")
 
 
 @app.route(route="processed", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
