@@ -575,6 +575,12 @@ def storage_cost(b: Bench) -> None:
                 time.sleep(0.5)
             wait_for_empty_queue(b.azurite, "insider-sync")
             per_insider_queued = per_operation(proxies, customers_n, "insider-sync")
+
+            erased_n = min(customers_n, 100)  # customers synced over HTTP above: each has log entries to erase
+            proxies.reset()
+            http.post("/api/insider/erase", json={"customers": customers[:erased_n], "action": "delete"}
+                      ).raise_for_status()
+            per_erase = per_operation(proxies, erased_n)
     finally:
         app.stop()
         proxies.stop()
@@ -607,8 +613,11 @@ def storage_cost(b: Bench) -> None:
                       how + f"{customers_n:,} customers through POST /api/insider/sync (100 per request), then "
                       f"{customers_n:,} in messages of 100 on insider-sync: each customer's log slice, each upsert's "
                       "log entry, the mapping and pause blobs"))
-    b.rows.append(Row("7d. Storage per erase", "not measured: this build has no erase route", "–", "–", "–",
-                      "to be added with the Insider erase routes"))
+    b.rows.append(Row("7d. Storage per erase",
+                      f"{total(per_erase):.2f} per customer ({breakdown(per_erase, services)})", "–", "–", "–",
+                      how + f"POST /api/insider/erase of {erased_n} customers synced before (action delete): the erase "
+                      "call's log entry, the customer's index read and each of its log entries erased in place (main "
+                      "entity, index entities), the delivery copies they name"))
     lookup = outbound_log_lookup(b)
     if lookup:
         b.rows.append(lookup)
