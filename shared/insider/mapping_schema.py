@@ -92,7 +92,8 @@ def _attribute_row_schema() -> dict[str, Any]:
     )
     # custom or default, not both
     schema["allOf"].append({
-        "if": {"required": ["custom", "default"], "properties": {"custom": {"const": True}, "default": {"const": True}}},
+        "if": {"required": ["custom", "default"],
+               "properties": {"custom": {"const": True}, "default": {"const": True}}},
         "then": {"$comment": SEMANTIC, "not": {}},
     })
     # append only on a row that can send an array: custom, a listed array attribute, or an unlisted root one.
