@@ -12,6 +12,7 @@ import copy
 from typing import Any, Final
 
 from shared.insider.names import (
+    ARRAY_ATTRIBUTES,
     CUSTOM_NAME_PATTERN,
     DEFAULT_ATTRIBUTES,
     DEFAULT_EVENT_PARAMS,
@@ -87,6 +88,24 @@ def _attribute_row_schema() -> dict[str, Any]:
         {
             "if": {"required": ["default"], "properties": {"default": {"const": True}}},
             "then": {"properties": {"insider": {"$ref": "#/$defs/customName"}}},
+        }
+    )
+    # custom or default, not both
+    schema["allOf"].append({
+        "if": {"required": ["custom", "default"],
+               "properties": {"custom": {"const": True}, "default": {"const": True}}},
+        "then": {"$comment": SEMANTIC, "not": {}},
+    })
+    # append only on a row that can send an array: custom, a listed array attribute, or an unlisted root one.
+    schema["allOf"].append(
+        {
+            "if": {
+                "required": ["append", "insider"],
+                "properties": {"custom": {"const": False}, "insider": {"not": {"enum": list(ARRAY_ATTRIBUTES)}}},
+                "not": {"required": ["default"], "properties": {
+                    "default": {"const": True}, "insider": {"not": {"enum": list(DEFAULT_ATTRIBUTES)}}}},
+            },
+            "then": {"$comment": SEMANTIC, "not": {"required": ["append"]}},
         }
     )
     return schema

@@ -135,7 +135,7 @@ def _row_bounds(start: datetime | None, end: datetime | None) -> tuple[list[str]
     if end is not None:
         clauses.append("RowKey ge @newest")
         params["newest"] = f"{max(0, MAX_MS - epoch_ms(end)):013d}"  # ids end in 2286
-    if start is not None:
+    if start is not None and epoch_ms(start) > 0:  # from 1970 on is every record (and MAX_MS + 1 is 14 digits)
         clauses.append("RowKey lt @oldest")
         params["oldest"] = f"{max(0, MAX_MS - epoch_ms(start) + 1):013d}"
     return clauses, params

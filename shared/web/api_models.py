@@ -7,7 +7,6 @@ document describes what the code does. Limits shared with the handlers live here
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -16,8 +15,10 @@ from pydantic import (
     AwareDatetime,
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     PlainValidator,
+    Tag,
     ValidationError,
     WithJsonSchema,
     field_validator,
@@ -453,8 +454,10 @@ class LogEntry(LogEntrySummary):
 # --- Operations: statistics, overview, dead letters (docs/operations.md) ---------------------------------------
 
 
+# A time before 1970 is 1970 (no record is older), one in or after 2999 the last moment before it.
 IsoTime = Annotated[datetime, PlainValidator(parse_iso_time),
                     WithJsonSchema({"type": "string", "format": "date-time"})]
+CLAMPED = " A time before 1970 means 1970, one after 2998 the end of 2998."
 QUEUE_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$"
 MAX_DEAD_LETTER_LIMIT = 200
 
@@ -467,10 +470,10 @@ class QueryParameters(BaseModel):
 
 class StatsQueryParameters(QueryParameters):
     from_: IsoTime | None = Field(None, alias="from", description="From this ISO 8601 time (default: 24 hours "
-                                  "before `to`); rounded down to the interval.")
-    to: IsoTime | None = Field(None, description="Up to this ISO 8601 time (default: now).")
-    interval: Literal["5m", "1h"] = Field("5m", description="Bucket size: 5m (a range of at most 2 days) or 1h "
-                                          "(at most 35 days).")
+                                  "before `to`); rounded down to the interval; not later than `to`." + CLAMPED)
+    to: IsoTime | None = Field(None, description="Up to this ISO 8601 time (default: now)." + CLAMPED)
+    interval: Literal["5m", "1h"] = Field("5m", description="Bucket size: 5m (a range `from`-`to` of at most 2 "
+                                          "days) or 1h (at most 35 days); a longer range is a 400.")
     group_by: Literal["operation", "target"] = Field("operation", alias="groupBy",
                                                      description="One series per target and operation, or per "
                                                                  "target.")
@@ -562,15 +565,18 @@ class OperationsOverview(ApiModel):
 
 
 class DeadLetterQueryParameters(QueryParameters):
-    queue: str | None = Field(None, pattern=QUEUE_NAME_PATTERN, description="A work queue's name (inquba-events, "
-                              "inquba-transactions, insider-sync by default); all three when absent.")
-    from_: IsoTime | None = Field(None, alias="from", description="Dead-lettered at or after this ISO 8601 time.")
-    to: IsoTime | None = Field(None, description="Dead-lettered at or before this ISO 8601 time.")
+    queue: str | None = Field(None, pattern=QUEUE_NAME_PATTERN, description="One of the app's work queues (its "
+                              "settings name them: inquba-events, inquba-transactions, insider-sync by default); "
+                              "another name is a 400 listing them. All three when absent.")
+    from_: IsoTime | None = Field(None, alias="from", description="Dead-lettered at or after this ISO 8601 time; "
+                                  "not later than `to`." + CLAMPED)
+    to: IsoTime | None = Field(None, description="Dead-lettered at or before this ISO 8601 time." + CLAMPED)
     identifier: str | None = Field(None, pattern=IDENTIFIER_PATTERN,
                                    description="Only this identifier (an Insider request's id for its messages).")
     limit: int = Field(50, ge=1, le=MAX_DEAD_LETTER_LIMIT, description="Items per page, 1 to 200 (50).")
-    continuation_token: str | None = Field(None, alias="continuationToken",
-                                           description="The continuationToken of the previous page.")
+    continuation_token: ContinuationToken | None = Field(
+        None, alias="continuationToken", description="The continuationToken of the previous page, with the same "
+        "filters (another is a 400).")
 
 
 class DeadLetterItem(ApiModel):
@@ -597,9 +603,13 @@ class DeadLetterPage(ApiModel):
 
 
 class DeadLetterReplayRequest(ApiModel):
-    queue: str = Field(pattern=QUEUE_NAME_PATTERN, description="The work queue's name, e.g. inquba-events.")
-    since: IsoTime = Field(description="Replay what was dead-lettered at or after this ISO 8601 time.")
-    until: IsoTime | None = Field(None, description="... and at or before this one (default: now).")
+    queue: str = Field(min_length=3, max_length=63, pattern=QUEUE_NAME_PATTERN,
+                       description="One of the app's work queues (its settings name "
+                       "them: inquba-events, inquba-transactions, insider-sync by default); another name is a 400 "
+                       "listing them.")
+    since: IsoTime = Field(description="Replay what was dead-lettered at or after this ISO 8601 time; not later "
+                           "than `until`." + CLAMPED)
+    until: IsoTime | None = Field(None, description="... and at or before this one (default: now)." + CLAMPED)
     identifier: str | None = Field(None, pattern=IDENTIFIER_PATTERN, description="Only this identifier.")
 
 
@@ -696,34 +706,43 @@ class InsiderErasePausedProblem(ProblemDetails):
 Scalar = str | int | float | bool
 
 
+Values = Annotated[list[Scalar], Field(min_length=1, max_length=MAX_VALUES_PER_ATTRIBUTE)]
+
+
 class NamedValues(ApiModel):
     name: CustomName = Field(description="The custom array attribute (snake_case name).")
-    values: list[Scalar] = Field(min_length=1, max_length=MAX_VALUES_PER_ATTRIBUTE,
-                                 description=f"The values to remove from it (1 to {MAX_VALUES_PER_ATTRIBUTE:,}).")
+    values: Values = Field(description=f"The values to remove from it (1 to {MAX_VALUES_PER_ATTRIBUTE:,}).")
+
+
+def _names_as_keys(schema: dict[str, Any]) -> None:
+    """A map keyed by custom names: every key must be one (propertyNames), not only those matching get a schema."""
+    ((pattern, values),) = schema.pop("patternProperties").items()
+    schema["propertyNames"] = {**schema.get("propertyNames", {}), "pattern": pattern}
+    schema["additionalProperties"] = values
 
 
 class CustomAttributeDeletion(ApiModel):
     whole: list[CustomName] = Field(default_factory=list, max_length=MAX_ATTRIBUTE_NAMES,
                                     description="Custom attributes to delete whole (snake_case names).")
-    partial: list[NamedValues] | dict[str, list[Scalar]] = Field(
-        default_factory=dict, max_length=MAX_ATTRIBUTE_NAMES,
+    # one form's problems only, named custom.partial.list[0].name or custom.partial.map.<name>
+    partial: Annotated[
+        Annotated[list[NamedValues], Field(max_length=MAX_ATTRIBUTE_NAMES), Tag("list")]
+        | Annotated[dict[CustomName, Values], Field(max_length=MAX_ATTRIBUTE_NAMES, json_schema_extra=_names_as_keys),
+                    Tag("map")],
+        Discriminator(lambda value: "list" if isinstance(value, list) else "map")] = Field(
+        default_factory=dict,
         description="Values to remove from custom array attributes: a list of {name, values}, or Insider's "
                     f"map of name -> values (1 to {MAX_VALUES_PER_ATTRIBUTE:,} each).")
 
     @field_validator("partial")
     @classmethod
     def _partial(cls, value: list[NamedValues] | dict[str, list[Any]]) -> dict[str, list[Any]]:
-        """Insider's form, the map; the names and counts of a map checked as the list's are."""
+        """Insider's form, the map (whose names and counts its type checks as the list's)."""
         if isinstance(value, list):
             merged: dict[str, list[Any]] = {}
             for item in value:
                 merged.setdefault(item.name, []).extend(item.values)
             return merged
-        for name, values in value.items():
-            if not re.fullmatch(CUSTOM_NAME_PATTERN, name):
-                raise ValueError(f"{name!r} is not a custom attribute name (snake_case)")
-            if not 1 <= len(values) <= MAX_VALUES_PER_ATTRIBUTE:
-                raise ValueError(f"{name} must list 1 to {MAX_VALUES_PER_ATTRIBUTE} values")
         return value
 
 
@@ -736,8 +755,27 @@ class DefaultPartialDeletion(ApiModel):
                                         description="Contact list ids to remove (the name §8's example uses).")
 
 
+def _names_something(schema: dict[str, Any]) -> None:
+    """The document says what `_something` enforces: a non-empty `whole`, a `partial` with a list, or a `custom`
+    with a non-empty `whole` or `partial` (options without a type: a rule across fields, as the token's)."""
+    def listed(*names: str) -> list[dict[str, Any]]:
+        return [{"required": [name], "properties": {name: {"type": "array"}}} for name in names]
+
+    schema["anyOf"] = [
+        {"required": ["whole"], "properties": {"whole": {"minItems": 1}}},
+        {"required": ["partial"], "properties": {"partial": {"type": "object",
+                                                             "anyOf": listed(*DefaultPartialDeletion.model_fields)}}},
+        {"required": ["custom"], "properties": {"custom": {"type": "object", "anyOf": [
+            {"required": ["whole"], "properties": {"whole": {"minItems": 1}}},
+            {"required": ["partial"], "properties": {"partial": {"minItems": 1, "minProperties": 1}}}]}}},
+    ]
+
+
 class AttributeDeletion(ApiModel):
-    """What to delete of each customer, as Insider's delete user attribute takes it (§8); identifiers cannot be."""
+    """What to delete of each customer, as Insider's delete user attribute takes it (§8); identifiers cannot be.
+    At least one attribute is named: in `whole`, `partial` or `custom`."""
+
+    model_config = ConfigDict(json_schema_extra=_names_something)
 
     whole: list[Literal[DELETABLE_ATTRIBUTES]] = Field(  # type: ignore[valid-type]
         default_factory=list, max_length=MAX_ATTRIBUTE_NAMES,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -120,10 +120,16 @@ def parse_params(req: func.HttpRequest, model: type[M]) -> M:
 
 
 EARLIEST_YEAR, LATEST_YEAR = 1970, 2999  # a Table key holds epoch milliseconds of these, and date arithmetic fits
+EARLIEST_TIME = datetime(EARLIEST_YEAR, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(LATEST_YEAR, 1, 1, tzinfo=UTC) - timedelta(milliseconds=1)
 
 
 def parse_iso_time(value: object) -> datetime:
-    """An ISO 8601 date-time as UTC (a time without an offset is UTC); ValueError saying what is expected."""
+    """An ISO 8601 date-time as UTC (a time without an offset is UTC); ValueError saying what is expected.
+
+    A time outside the years 1970 to 2999 is the first or last moment of them: no record is older than 1970 (a
+    time before any is "from the start") or as new as 2999, so a bound out there means the same as the clamped one.
+    """
     if isinstance(value, datetime):
         moment = value
     else:
@@ -134,7 +140,5 @@ def parse_iso_time(value: object) -> datetime:
     try:
         moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     except OverflowError:  # an offset past year 1 or 9999
-        moment = datetime.min.replace(tzinfo=UTC)
-    if not EARLIEST_YEAR < moment.year < LATEST_YEAR:
-        raise ValueError(f"must be a time between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
-    return moment
+        moment = EARLIEST_TIME if moment.year < EARLIEST_YEAR else LATEST_TIME
+    return min(max(moment, EARLIEST_TIME), LATEST_TIME)

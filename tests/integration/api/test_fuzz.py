@@ -24,6 +24,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,10 @@ from schemathesis.specs.openapi.checks import RejectedPositiveData
 from devstack.azurite import Azurite
 from sandbox.client import SandboxControl
 from sandbox.process import SandboxProcess
+from shared.operations import dead_letters
+from shared.operations.stats import MAX_SPAN as STATS_SPAN
 from shared.outbound_log.query import ENTRY_ID, LogQuery, _Cursor, decode_token, encode_token, parse_query
+from shared.web.parsing import parse_iso_time
 from shared.web.problems import Problem
 from tests.integration.conftest import (
     CANARY_CLIENT_SECRET,
@@ -164,14 +168,17 @@ def conform(case: schemathesis.Case, operation_id: str) -> None:
                 del item["identifier"]
             elif isinstance(item, dict) and item.get("identifier") is not None:
                 identifiers.add(item["identifier"])
-    elif operation_id == "SyncInsiderCustomers" and query.get("mode") == "async" and isinstance(body, dict):
-        ids: set[str] = set()  # unique with mode=async: a customer repeating an id is left out
-        customers = []
-        for customer in body["customers"]:
-            if customer.get("id") not in ids:
-                ids.add(customer.get("id"))
-                customers.append(customer)
-        body["customers"] = customers
+    elif ((operation_id == "SyncInsiderCustomers" and query.get("mode") == "async")
+          or operation_id in ("EraseInsiderCustomers", "DeleteInsiderAttributes")) and isinstance(body, dict):
+        _unique_customers(body)  # ids unique (sync: with mode=async)
+    elif operation_id == "ListDeadLetters":
+        _dead_letter_filters(query)
+    elif operation_id == "ReplayDeadLetters" and isinstance(body, dict):
+        _in_order(body, "since", "until")
+        if isinstance(body.get("queue"), str):
+            body["queue"] = _work_queue(body["queue"])
+    elif operation_id == "GetDeliveryStats":
+        _within_span(query)
     elif operation_id == "UpdateInsiderMapping":
         _unique_mapping(body)
     elif operation_id == "PreviewInsiderUpsert" and isinstance(body, dict):
@@ -185,6 +192,59 @@ def conform(case: schemathesis.Case, operation_id: str) -> None:
                 # the format's token (of an unfiltered search), issued again for these filters
                 query["continuationToken"] = encode_token(decode_token(query["continuationToken"], UNFILTERED),
                                                           parse_query(filters))
+
+
+WORK_QUEUES = tuple(FUZZ_STORAGE[setting] for setting in dead_letters.WORK_QUEUE_SETTINGS)
+
+
+def _work_queue(name: str) -> str:
+    """One of the app's work queues (the document says only those are taken; their names are settings)."""
+    return name if name in WORK_QUEUES else WORK_QUEUES[len(name) % len(WORK_QUEUES)]
+
+
+def _in_order(values: dict[str, Any], start: str, end: str) -> None:
+    """`start` not later than `end` (the descriptions say so): swapped when both parse and are reversed."""
+    with contextlib.suppress(ValueError, KeyError):  # absent or refused: the fuzz reports a refusal
+        if parse_iso_time(values[start]) > parse_iso_time(values[end]):
+            values[start], values[end] = values[end], values[start]
+
+
+def _within_span(query: dict[str, Any]) -> None:
+    """The statistics' range in order and at most the interval's span (its description): from moved up to it."""
+    with contextlib.suppress(ValueError):
+        end = parse_iso_time(query["to"]) if "to" in query else datetime.now(UTC)
+        start = parse_iso_time(query["from"]) if "from" in query else end - timedelta(hours=24)
+        start, end = min(start, end), max(start, end)
+        span = STATS_SPAN.get(str(query.get("interval", "5m")))
+        if span is not None and end - start > span:
+            start = end - span
+        query["from"], query["to"] = (moment.isoformat().replace("+00:00", "Z") for moment in (start, end))
+
+
+def _unique_customers(body: dict[str, Any]) -> None:
+    """A customer repeating an id is left out."""
+    ids: set[str] = set()
+    customers = []
+    for customer in body["customers"]:
+        if customer.get("id") not in ids:
+            ids.add(customer.get("id"))
+            customers.append(customer)
+    body["customers"] = customers
+
+
+def _dead_letter_filters(query: dict[str, Any]) -> None:
+    """from not later than to, a queue of the app's, and the format's token issued again for these filters."""
+    _in_order(query, "from", "to")
+    if query.get("queue") is not None:
+        query["queue"] = _work_queue(query["queue"])
+    if str(query.get("continuationToken") or "").strip():
+        with contextlib.suppress(ValueError, TypeError):  # another parameter refused: the fuzz reports that
+            # the format's token (of an outbound-log search), issued again as this list's
+            after = decode_token(query["continuationToken"], UNFILTERED).after or "0" * 13 + "-" + "0" * 10
+            times = [parse_iso_time(query[name]) if name in query else None for name in ("from", "to")]
+            queues = (query["queue"],) if query.get("queue") is not None else WORK_QUEUES
+            filters = dead_letters.DeadLetterQuery(queues, *times, query.get("identifier"))
+            query["continuationToken"] = dead_letters._encode_token(after, filters)
 
 
 def later_than_to(query: dict[str, Any]) -> bool:
