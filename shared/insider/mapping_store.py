@@ -45,6 +45,10 @@ class MappingStore:
 
     async def put(self, document: dict[str, Any], if_match: str) -> str:
         """Store `document` (already validated) if `if_match` is the current ETag; returns the new ETag."""
+        if "," in if_match:
+            # A valid entity tag (RFC 9110), but Blob storage reads a comma as a list and refuses the request;
+            # the store never issues one, so it cannot match: 412, as for any other ETag that does not.
+            raise MappingConflict("an ETag the store never issues")
         blob = self.container.get_blob_client(BLOB_NAME)
         data = json.dumps(document, ensure_ascii=False, indent=2).encode()
         try:

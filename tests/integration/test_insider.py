@@ -302,3 +302,18 @@ def test_an_unconfirmed_customer_on_the_queue_is_retried_until_confirmed(
     assert {item["attempts"] for item in result["items"]} == {2}  # the first 200 confirmed none of them
     mine = [r for r in upserts(upstream) if r["json"] and r["json"]["users"][0]["identifiers"]["uuid"].startswith(tag)]
     assert len(mine) == 2
+
+
+def test_an_etag_with_a_comma_cannot_match_even_before_any_mapping_is_stored(
+    azurite: Azurite, sandbox: SandboxProcess
+) -> None:
+    """A comma is valid in an entity tag, but Blob storage reads it as a list and refuses the request (a 500 once,
+    on an empty container): the store never issues one, so it answers 412 like any ETag that does not match."""
+    app = run_app(azurite, sandbox, INSIDER_MAPPING_CONTAINER=f"mapping-{uuid.uuid4().hex[:8]}")
+    try:
+        document = app.client.get("/api/insider/mapping").json()
+        listed = app.client.put("/api/insider/mapping", json=document, headers={"If-Match": '"M,n=I,q"'})
+        assert listed.status_code == 412, listed.text
+    finally:
+        app.client.close()
+        app.process.stop()

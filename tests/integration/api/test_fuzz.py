@@ -369,7 +369,7 @@ def test_fuzz_the_running_app(fuzz_app: RunningApp, upstream: SandboxControl, ar
               f"{stats['distinct_failures']} distinct failures, {elapsed:.0f} s")
         for label, counter in stats["per_operation"].items():
             print(f"  {label:45} {sum(counter.values()):4} examples  statuses {counter}")
-    tracebacks = re.findall(r"ERROR +shared\.http_responses: unhandled error.*?\n(?=\S+ \S+ +INFO|\Z)",
+    tracebacks = re.findall(r"ERROR +shared\.web\.responses: unhandled error.*?\n(?=\S+ \S+ +INFO|\Z)",
                             fuzz_app.output, flags=re.S)
     assert not failures, "fuzzing found:\n" + "\n\n".join(
         f"{op}: {failure}\n  " + "\n  ".join(reproductions) for (op, failure), reproductions in failures.items()
