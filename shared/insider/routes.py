@@ -58,6 +58,13 @@ def parse_customers(body: Any, model: type[R], limit: int) -> R:
     return request
 
 
+def oversized_customers(customers: list[Any]) -> list[FieldError]:
+    """The customers too large to queue: one is stored whole as a table property while its request is tracked."""
+    return [FieldError(f"customers[{i}]", f"is larger than {MAX_CUSTOMER_CHARS} characters as JSON")
+            for i, c in enumerate(customers)
+            if len(json.dumps(c, ensure_ascii=False, default=str)) > MAX_CUSTOMER_CHARS]
+
+
 def _mapping_problem(exc: MappingInvalid, prefix: str = "") -> Problem:
     errors = [FieldError(prefix + (e["path"] or "/"), e["message"]) for e in exc.errors]
     return invalid("the mapping has {count} problem(s)", errors)
@@ -163,10 +170,9 @@ async def _sync_async(ctx: AppContext, req: func.HttpRequest) -> func.HttpRespon
             errors.append(FieldError(f"customers[{index}].id", "is required"))
         elif customer_id in seen:
             errors.append(FieldError(f"customers[{index}].id", f"repeats customers[{seen[customer_id]}]"))
-        elif len(json.dumps(customer, ensure_ascii=False, default=str)) > MAX_CUSTOMER_CHARS:
-            errors.append(FieldError(f"customers[{index}]", f"is larger than {MAX_CUSTOMER_CHARS} characters"))
         else:
             seen[customer_id] = index
+    errors += oversized_customers(customers)
     if errors:
         raise invalid("{count} problem(s); nothing was queued", errors)
     request_id = await enqueue_request(ctx, "insider", customers, SyncMessage([]))

@@ -17,12 +17,12 @@ from shared.identifiers import new_identifier
 from shared.insider.drain import SyncMessage, enqueue_request
 from shared.insider.identity import identify
 from shared.insider.mapper import RejectedCustomer
+from shared.insider.routes import oversized_customers
 from shared.insider.sync import SyncOutcome, insider_request
 from shared.insider.upsert import encode_body
 from shared.upstream import THROTTLE_STATUSES, CallMeta, UpstreamResult
 from shared.web.api_models import (
     MAX_ATTRIBUTE_DELETE_NOW,
-    MAX_CUSTOMER_CHARS,
     InsiderAttributesDeleteRequest,
     InsiderAttributesDeleteResponse,
     InsiderEraseRequest,
@@ -32,7 +32,7 @@ from shared.web.api_models import (
     InsiderSyncAccepted,
     customer_records,
 )
-from shared.web.parsing import parse_model, read_json
+from shared.web.parsing import invalid, parse_model, read_json
 from shared.web.problems import FieldError, Problem, bad_request
 from shared.web.responses import accepted_headers, model_response
 
@@ -73,10 +73,8 @@ async def delete_attributes(ctx: AppContext, req: func.HttpRequest) -> func.Http
         if outcome.paused:
             raise _paused(outcome, answer)
         return model_response(InsiderAttributesDeleteResponse, answer)
-    errors = [FieldError(f"customers[{i}]", f"is larger than {MAX_CUSTOMER_CHARS} characters as JSON")
-              for i, c in enumerate(customers) if len(json.dumps(c, ensure_ascii=False)) > MAX_CUSTOMER_CHARS]
-    if errors:
-        raise bad_request(f"{len(errors)} problem(s); nothing was queued", errors[:100])
+    if errors := oversized_customers(customers):
+        raise invalid("{count} problem(s); nothing was queued", errors)
     request_id = await enqueue_request(ctx, "insider-attributes", customers,
                                        SyncMessage([], kind="delete-attributes", deletion=deletion))
     return model_response(InsiderSyncAccepted, {"requestId": request_id, "accepted": len(customers)}, status=202,
